@@ -5,7 +5,10 @@
 // only and knows nothing of HTTP handlers, Rego or tokens.
 package access
 
-import "slices"
+import (
+	"errors"
+	"slices"
+)
 
 // Actions on a repository resource, as in the Docker token spec.
 const (
@@ -107,3 +110,7 @@ func (d Decision) allowsAction(typ, name, action string) bool {
 	}
 	return false
 }
+
+// ErrBadCredentials is returned by an authenticator when the request carries credentials
+// that do not verify. It is never a technical failure: those are other errors.
+var ErrBadCredentials = errors.New("bad credentials")
