@@ -1,0 +1,157 @@
+package auth
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+
+	htpasswd "github.com/tg123/go-htpasswd"
+)
+
+func TestVerifyCache(t *testing.T) {
+	h, _ := newTestHtpasswd(t, bcryptLine(t, "alice", "pw", 4)+bcryptLine(t, "bob", "pw", 4), HtpasswdOptions{})
+	c := countMatches(h)
+	ctx := t.Context()
+
+	steps := []struct {
+		name             string
+		user, pass       string
+		reload           bool
+		want             bool
+		wantReal, wantDu int64 // cumulative comparisons after the step
+	}{
+		{"first verify runs bcrypt", "alice", "pw", false, true, 1, 0},
+		{"second verify is cached", "alice", "pw", false, true, 1, 0},
+		{"cache is per user", "bob", "pw", false, true, 2, 0},
+		{"wrong password runs bcrypt", "alice", "nope", false, false, 3, 0},
+		{"failures are not cached", "alice", "nope", false, false, 4, 0},
+		{"unknown user runs the dummy", "mallory", "pw", false, false, 4, 1},
+		{"unknown user again, dummy again", "mallory", "pw", false, false, 4, 2},
+		{"still cached", "alice", "pw", false, true, 4, 2},
+		{"reload invalidates", "alice", "pw", true, true, 5, 2},
+		{"cached again after reload", "alice", "pw", false, true, 5, 2},
+	}
+	for _, s := range steps {
+		if s.reload {
+			if err := h.Reload(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := h.Verify(ctx, s.user, s.pass); got != s.want {
+			t.Fatalf("%s: Verify(%s) = %v, want %v", s.name, s.user, got, s.want)
+		}
+		if r, d := c.real.Load(), c.dummy.Load(); r != s.wantReal || d != s.wantDu {
+			t.Fatalf("%s: %d real and %d dummy comparisons, want %d and %d", s.name, r, d, s.wantReal, s.wantDu)
+		}
+	}
+}
+
+func TestVerifyCacheInvalidatedByChangedPassword(t *testing.T) {
+	h, path := newTestHtpasswd(t, bcryptLine(t, "alice", "old", 4), HtpasswdOptions{})
+	if !h.Verify(t.Context(), "alice", "old") {
+		t.Fatal("old password does not verify")
+	}
+	if err := SetPassword(path, "alice", []byte("new"), 4); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if h.Verify(t.Context(), "alice", "old") {
+		t.Fatal("the cached old password still verifies after the change")
+	}
+}
+
+func TestVerifyCacheBounded(t *testing.T) {
+	const size, users = 8, 20
+	var b strings.Builder
+	for i := range users {
+		b.WriteString(fmt.Sprintf("u%d:{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=\n", i)) // password "password"
+	}
+	h, _ := newTestHtpasswd(t, b.String(), HtpasswdOptions{CacheSize: size})
+	c := countMatches(h)
+	for i := range users {
+		if !h.Verify(t.Context(), fmt.Sprintf("u%d", i), "password") {
+			t.Fatalf("u%d does not verify", i)
+		}
+	}
+	if n := h.cache.len(); n != size {
+		t.Fatalf("cache holds %d entries, want the bound %d", n, size)
+	}
+	// The most recent users are cached, the first ones were evicted.
+	before := c.real.Load()
+	h.Verify(t.Context(), fmt.Sprintf("u%d", users-1), "password")
+	if c.real.Load() != before {
+		t.Error("most recent credential was not cached")
+	}
+	h.Verify(t.Context(), "u0", "password")
+	if c.real.Load() != before+1 {
+		t.Error("oldest credential was not evicted")
+	}
+}
+
+func TestVerifyCacheDisabled(t *testing.T) {
+	h, _ := newTestHtpasswd(t, bcryptLine(t, "alice", "pw", 4), HtpasswdOptions{CacheSize: -1})
+	c := countMatches(h)
+	for range 3 {
+		if !h.Verify(t.Context(), "alice", "pw") {
+			t.Fatal("alice does not verify")
+		}
+	}
+	if got := c.real.Load(); got != 3 {
+		t.Fatalf("%d comparisons with the cache disabled, want 3", got)
+	}
+}
+
+func TestCacheKey(t *testing.T) {
+	c, err := newCredCache(4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k1, k2 := c.key("alice", "pw"), c.key("alice", "pw")
+	if k1 != k2 {
+		t.Fatal("key is not deterministic")
+	}
+	if c.key("alice", "pw2") == k1 || c.key("alic", "epw") == k1 {
+		t.Fatal("distinct credentials share a key")
+	}
+	other, _ := newCredCache(4)
+	if other.key("alice", "pw") == k1 {
+		t.Fatal("two caches share an HMAC key")
+	}
+}
+
+// TestVerifySingleflight: N concurrent first requests with one credential run bcrypt once.
+func TestVerifySingleflight(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h, _ := newTestHtpasswd(t, bcryptLine(t, "alice", "pw", 4), HtpasswdOptions{})
+		release := make(chan struct{})
+		var calls int
+		var mu sync.Mutex
+		orig := h.match
+		h.match = func(m htpasswd.EncodedPasswd, pass string) bool {
+			mu.Lock()
+			calls++
+			mu.Unlock()
+			<-release
+			return orig(m, pass)
+		}
+		const n = 16
+		results := make(chan bool, n)
+		for range n {
+			go func() { results <- h.Verify(t.Context(), "alice", "pw") }()
+		}
+		synctest.Wait() // every goroutine is now blocked: one in bcrypt, the rest waiting on it
+		close(release)
+		for range n {
+			if !<-results {
+				t.Fatal("a concurrent Verify failed")
+			}
+		}
+		if calls != 1 {
+			t.Fatalf("%d bcrypt comparisons for %d concurrent requests, want 1", calls, n)
+		}
+	})
+}

@@ -1,0 +1,76 @@
+package auth
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+
+	htpasswd "github.com/tg123/go-htpasswd"
+	"golang.org/x/crypto/bcrypt"
+)
+
+// needTool returns the path of an external tool, skipping the test when it is missing
+// unless CI is set, where a missing tool is a failure (CI installs them).
+func needTool(t testing.TB, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s is required in CI (apt-get install apache2-utils): %v", name, err)
+		}
+		t.Skipf("%s not installed (apt-get install apache2-utils); skipping", name)
+	}
+	return p
+}
+
+// writeFile writes content to dir/name and returns the path.
+func writeFile(t testing.TB, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// bcryptLine returns an htpasswd line for user with a bcrypt hash at cost.
+func bcryptLine(t testing.TB, user, pass string, cost int) string {
+	t.Helper()
+	h, err := bcrypt.GenerateFromPassword([]byte(pass), cost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return user + ":" + string(h) + "\n"
+}
+
+// matchCounter counts password comparisons through Htpasswd's match seam.
+type matchCounter struct {
+	real, dummy atomic.Int64
+}
+
+func countMatches(h *Htpasswd) *matchCounter {
+	c := &matchCounter{}
+	orig := h.match
+	h.match = func(m htpasswd.EncodedPasswd, pass string) bool {
+		if m == h.table.Load().dummy {
+			c.dummy.Add(1)
+		} else {
+			c.real.Add(1)
+		}
+		return orig(m, pass)
+	}
+	return c
+}
+
+// newTestHtpasswd writes content to a fresh file and loads it.
+func newTestHtpasswd(t testing.TB, content string, opts HtpasswdOptions) (*Htpasswd, string) {
+	t.Helper()
+	path := writeFile(t, t.TempDir(), "htpasswd", content)
+	h, err := NewHtpasswd(path, opts)
+	if err != nil {
+		t.Fatalf("NewHtpasswd: %v", err)
+	}
+	return h, path
+}

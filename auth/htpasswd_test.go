@@ -1,0 +1,130 @@
+package auth
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/crypto/bcrypt"
+)
+
+func TestParseHtpasswd(t *testing.T) {
+	good := bcryptLine(t, "alice", "pw", 4)
+	tests := []struct {
+		name      string
+		content   string
+		wantUsers int
+		wantErr   string // substring; "" means success
+	}{
+		{"empty", "", 0, ""},
+		{"comments and blanks", "# users\n\n   \n" + good, 1, ""},
+		{"crlf", strings.ReplaceAll(good, "\n", "\r\n"), 1, ""},
+		{"no trailing newline", strings.TrimSuffix(good, "\n"), 1, ""},
+		{"sha", "bob:{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=\n", 1, ""},
+		{"apr1", "carol:$apr1$NqSFbSJQ$oxBPIYyvpaLvepe9pQu7y1\n", 1, ""},
+		{"no colon", good + "bogus\n", 0, "line 2: no colon"},
+		{"empty user", ":{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=\n", 0, "empty user name"},
+		{"duplicate", good + good, 0, `user "alice" appears more than once`},
+		{"plain text refused", "dave:hunter2\n", 0, "unrecognised password hash"},
+		{"des crypt refused", "erin:rl0uE4sGvkH2w\n", 0, "unrecognised password hash"},
+		{"bad sha", "bob:{SHA}notbase64!\n", 0, "malformed password hash"},
+		{"bad bcrypt", "bob:$2y$10$short\n", 0, "malformed bcrypt hash"},
+		{"several bad lines all reported", "x\n" + good + "y\n", 0, "line 3"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			users, _, err := parseHtpasswd([]byte(tt.content))
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("parseHtpasswd error = %v, want it to contain %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("parseHtpasswd: %v", err)
+			}
+			if len(users) != tt.wantUsers {
+				t.Errorf("got %d users, want %d", len(users), tt.wantUsers)
+			}
+		})
+	}
+}
+
+func TestParseHtpasswdErrorsHideHashes(t *testing.T) {
+	const hash = "{SHA}notbase64!"
+	_, _, err := parseHtpasswd([]byte("bob:" + hash + "\n"))
+	if err == nil || strings.Contains(err.Error(), hash) {
+		t.Fatalf("error %v must not quote the hash", err)
+	}
+}
+
+func TestNewHtpasswdMissing(t *testing.T) {
+	_, err := NewHtpasswd(filepath.Join(t.TempDir(), "nope"), HtpasswdOptions{})
+	if !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("NewHtpasswd(missing) = %v, want ErrNotExist", err)
+	}
+}
+
+func TestHtpasswdReload(t *testing.T) {
+	h, path := newTestHtpasswd(t, bcryptLine(t, "alice", "one", 4), HtpasswdOptions{})
+	ctx := t.Context()
+	if !h.Verify(ctx, "alice", "one") {
+		t.Fatal("alice/one does not verify")
+	}
+
+	t.Run("good file replaces users", func(t *testing.T) {
+		writeFile(t, filepath.Dir(path), "htpasswd", bcryptLine(t, "alice", "two", 4)+bcryptLine(t, "bob", "b", 4))
+		if err := h.Reload(); err != nil {
+			t.Fatal(err)
+		}
+		if h.Verify(ctx, "alice", "one") || !h.Verify(ctx, "alice", "two") || !h.Verify(ctx, "bob", "b") {
+			t.Fatal("reload did not replace the users")
+		}
+	})
+
+	t.Run("broken file keeps last good", func(t *testing.T) {
+		writeFile(t, filepath.Dir(path), "htpasswd", bcryptLine(t, "alice", "three", 4)+"garbage line\n")
+		if err := h.Reload(); err == nil || !strings.Contains(err.Error(), "line 2") {
+			t.Fatalf("Reload(broken) = %v, want an error naming line 2", err)
+		}
+		if !h.Verify(ctx, "alice", "two") || !h.Verify(ctx, "bob", "b") || h.Verify(ctx, "alice", "three") {
+			t.Fatal("a broken file changed the users")
+		}
+	})
+
+	t.Run("missing file keeps last good", func(t *testing.T) {
+		if err := os.Remove(path); err != nil {
+			t.Fatal(err)
+		}
+		if err := h.Reload(); !errors.Is(err, fs.ErrNotExist) {
+			t.Fatalf("Reload(missing) = %v, want ErrNotExist", err)
+		}
+		if !h.Verify(ctx, "alice", "two") {
+			t.Fatal("a missing file dropped the users")
+		}
+	})
+}
+
+func TestDummyCostFollowsFile(t *testing.T) {
+	h, _ := newTestHtpasswd(t, bcryptLine(t, "a", "x", 5)+bcryptLine(t, "b", "y", 5)+bcryptLine(t, "c", "z", 4), HtpasswdOptions{})
+	// The dummy must cost what most users cost: 5 here, not the default 10.
+	if got := dummyCostOf(t, h); got != 5 {
+		t.Fatalf("dummy cost = %d, want 5", got)
+	}
+	h2, _ := newTestHtpasswd(t, "bob:{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=\n", HtpasswdOptions{})
+	if got := dummyCostOf(t, h2); got != dummyCost {
+		t.Fatalf("dummy cost without bcrypt users = %d, want %d", got, dummyCost)
+	}
+}
+
+func dummyCostOf(t *testing.T, h *Htpasswd) int {
+	t.Helper()
+	cost, err := bcrypt.Cost(h.table.Load().dummyHash)
+	if err != nil {
+		t.Fatalf("dummy is not a bcrypt hash: %v", err)
+	}
+	return cost
+}

@@ -1,0 +1,70 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+
+	"github.com/portcullis/portcullis/auth"
+	"github.com/portcullis/portcullis/certs"
+	"github.com/portcullis/portcullis/config"
+	"github.com/portcullis/portcullis/policy"
+)
+
+// runCheck implements `gateway check`: it reads the configuration as serve would, then
+// loads every file it names (users, groups, policy with its tests, certificates) and lists
+// every problem. Exit 0 when there is none, 1 otherwise.
+func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("check", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	loader := config.NewLoader(fs, os.LookupEnv)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	cfg, err := loader.Load()
+	if err != nil {
+		printProblems(stderr, err)
+		return 1
+	}
+	errs := []error{cfg.Validate()}
+	quiet := slog.New(slog.DiscardHandler)
+	if _, err := os.Stat(cfg.HtpasswdFile()); err == nil {
+		if _, err := auth.NewHtpasswd(cfg.HtpasswdFile(), auth.HtpasswdOptions{Logger: quiet}); err != nil {
+			errs = append(errs, fmt.Errorf("htpasswd: %w", err))
+		}
+	}
+	if g := cfg.GroupsFile(); g != "" {
+		if _, err := os.Stat(g); err == nil {
+			if _, err := auth.NewGroups(g, quiet); err != nil {
+				errs = append(errs, fmt.Errorf("groups: %w", err))
+			}
+		}
+	}
+	if cfg.Policy != "" {
+		if _, err := os.Stat(cfg.Policy); err == nil {
+			if _, err := policy.Load(ctx, cfg.Policy); err != nil {
+				errs = append(errs, fmt.Errorf("policy: %w", err))
+			}
+		}
+	}
+	if cfg.TLS == config.TLSFiles && cfg.TLSCert != "" && cfg.TLSKey != "" {
+		if _, err := certs.NewFiles(cfg.TLSCert, cfg.TLSKey, quiet); err != nil {
+			errs = append(errs, fmt.Errorf("tls_cert/tls_key: %w", err))
+		}
+	}
+	if cfg.TLSClientCA != "" {
+		if _, err := certs.LoadCertPool(cfg.TLSClientCA); err != nil {
+			errs = append(errs, fmt.Errorf("tls_client_ca: %w", err))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		printProblems(stderr, err)
+		return 1
+	}
+	fmt.Fprintln(stdout, "configuration OK")
+	return 0
+}

@@ -1,0 +1,54 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+
+	"github.com/portcullis/portcullis/config"
+	"github.com/portcullis/portcullis/registry"
+)
+
+// runGC implements `gateway gc`: mark from every tag and referrer, sweep unreferenced
+// blobs and stale uploads of the bundled registry. Dry run unless --delete. Run it while
+// the gateway is stopped (or in read-only maintenance), as with registry:2's own GC.
+func runGC(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("gc", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	del := fs.Bool("delete", false, "remove what is unreferenced (default: only report)")
+	loader := config.NewLoader(fs, os.LookupEnv)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	cfg, err := loader.Load()
+	if err != nil {
+		printProblems(stderr, err)
+		return 1
+	}
+	if cfg.Upstream != "" {
+		fmt.Fprintln(stderr, "gateway gc: the upstream registry collects its own garbage; gc works on the bundled registry only")
+		return 1
+	}
+	logger := newLogger(cfg, stderr)
+	rep, err := registry.GC(ctx, registryRoot(cfg), registry.GCOptions{DryRun: !*del, Logger: logger})
+	if err != nil {
+		fmt.Fprintf(stderr, "gateway gc: %v\n", err)
+		return 1
+	}
+	fmt.Fprintln(stdout, gcSummary(rep, !*del))
+	return 0
+}
+
+func gcSummary(rep registry.GCReport, dry bool) string {
+	verb := "removed"
+	if dry {
+		verb = "would remove (dry run; pass --delete to remove)"
+	}
+	return fmt.Sprintf("%s: %d blobs (%d bytes), %d uploads; kept %d blobs (%d bytes)",
+		verb, rep.BlobsRemoved, rep.BytesRemoved, rep.UploadsRemoved, rep.BlobsKept, rep.BytesKept)
+}
+
+var _ = slog.Default

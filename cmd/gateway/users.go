@@ -1,0 +1,72 @@
+package main
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/portcullis/portcullis/auth"
+	"github.com/portcullis/portcullis/config"
+)
+
+// buildUsers loads the htpasswd file (creating the default one with an admin user on
+// first start) and the optional groups file.
+func buildUsers(cfg config.Config, logger *slog.Logger) (*auth.Htpasswd, *auth.Groups, error) {
+	file := cfg.HtpasswdFile()
+	if cfg.HtpasswdIsDefault() {
+		groupsFile := ""
+		if cfg.Groups == "" {
+			groupsFile = filepath.Join(cfg.Data, "groups.yaml")
+		}
+		if err := ensureAdmin(file, groupsFile, logger); err != nil {
+			return nil, nil, err
+		}
+	}
+	users, err := auth.NewHtpasswd(file, auth.HtpasswdOptions{Logger: logger.With("component", "htpasswd")})
+	if err != nil {
+		return nil, nil, fmt.Errorf("htpasswd: %w", err)
+	}
+	groupsFile := cfg.GroupsFile()
+	if groupsFile == "" {
+		return users, nil, nil
+	}
+	groups, err := auth.NewGroups(groupsFile, logger.With("component", "groups"))
+	if err != nil {
+		return nil, nil, fmt.Errorf("groups: %w", err)
+	}
+	return users, groups, nil
+}
+
+// ensureAdmin creates file with user "admin" and a random password, printed once, when
+// the file does not exist yet; and, when groupsFile is not "", a groups file that makes
+// admin a member of "admins" (who may do everything under the default policy). The
+// password is never logged again.
+func ensureAdmin(file, groupsFile string, logger *slog.Logger) error {
+	if _, err := os.Stat(file); err == nil {
+		return nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("htpasswd: %w", err)
+	}
+	pass := rand.Text()
+	if err := auth.SetPassword(file, "admin", []byte(pass), 0); err != nil {
+		return fmt.Errorf("creating %s: %w", file, err)
+	}
+	if groupsFile != "" {
+		if _, err := os.Stat(groupsFile); errors.Is(err, os.ErrNotExist) {
+			if err := os.WriteFile(groupsFile, []byte("# group: [users]; the default policy lets members of admins do everything\nadmins: [admin]\n"), 0o600); err != nil {
+				return fmt.Errorf("creating %s: %w", groupsFile, err)
+			}
+		}
+	}
+	logger.Warn("created the first user; this password is shown only once, change it with `gateway passwd`",
+		"htpasswd", file, "user", "admin", "password", pass)
+	return nil
+}
+
+// newBasic is the Basic authenticator over users and groups.
+func newBasic(users *auth.Htpasswd, groups *auth.Groups, realm string) *auth.Basic {
+	return &auth.Basic{Users: users, Groups: groups, Realm: realm}
+}

@@ -1,0 +1,125 @@
+package config
+
+import (
+	"os"
+	"time"
+)
+
+// TLS modes.
+const (
+	TLSSelfSigned = "self-signed"
+	TLSFiles      = "files"
+	TLSACME       = "acme"
+	TLSOff        = "off"
+)
+
+// Config is the whole configuration of `gateway serve`. Each field's YAML key is its flag
+// name with '-' written '_' (tls-cert: tls_cert), and its environment variable is
+// GATEWAY_ followed by the key in upper case (GATEWAY_TLS_CERT). List values are YAML
+// lists, repeated flags, or comma-separated in the environment.
+type Config struct {
+	// Listen is the HTTPS (or, with tls off, HTTP) address. Default ":8443".
+	Listen string `yaml:"listen"`
+	// Data is the directory for everything the gateway keeps: the bundled registry's
+	// storage (DATA/registry), generated certificates (DATA/certs), the ACME cache
+	// (DATA/acme) and the default htpasswd file. Default "./data".
+	Data string `yaml:"data"`
+	// Htpasswd is the htpasswd file of users (bcrypt, SHA or MD5-crypt entries). Default
+	// DATA/htpasswd, created on first start with user "admin" and a random password.
+	Htpasswd string `yaml:"htpasswd"`
+	// Groups is a file mapping groups to users (YAML "admins: [alice]" or lines
+	// "admins: alice bob"); the policy sees a user's groups. Default DATA/groups.yaml when
+	// it exists (created on first start with the admin user in group "admins").
+	Groups string `yaml:"groups"`
+	// Policy is a Rego file or a directory of Rego modules (plus data.json/data.yaml).
+	// Empty: the built-in default policy.
+	Policy string `yaml:"policy"`
+	// Upstream, when set, is the URL of the registry to front (sidecar mode), e.g.
+	// http://127.0.0.1:5000. Empty: the bundled registry, served in-process.
+	Upstream string `yaml:"upstream"`
+	// TLS is one of self-signed (default), files, acme, off.
+	TLS string `yaml:"tls"`
+	// TLSCert and TLSKey are the PEM files for tls=files; reloaded when they change.
+	TLSCert string `yaml:"tls_cert"`
+	TLSKey  string `yaml:"tls_key"`
+	// TLSClientCA, when set, is a PEM bundle of CAs whose client certificates are
+	// accepted (mTLS); the certificate's subject reaches the policy.
+	TLSClientCA string `yaml:"tls_client_ca"`
+	// Hostname lists the names the gateway is reached by: SANs of the self-signed
+	// certificate, and the ACME domains.
+	Hostname []string `yaml:"hostname"`
+	// ACMEEmail is the contact address given to the ACME CA.
+	ACMEEmail string `yaml:"acme_email"`
+	// ACMEDirectory is the ACME directory URL. Default: Let's Encrypt production.
+	ACMEDirectory string `yaml:"acme_directory"`
+	// HTTPListen is a plain-HTTP address that redirects to HTTPS and answers ACME HTTP-01
+	// challenges. Default ":80" with tls=acme, otherwise off.
+	HTTPListen string `yaml:"http_listen"`
+	// TrustedProxy lists addresses or CIDRs of proxies whose X-Forwarded-* headers are
+	// believed. From anyone else those headers are dropped.
+	TrustedProxy []string `yaml:"trusted_proxy"`
+	// Realm is the realm of the Basic challenge. Default "Portcullis".
+	Realm string `yaml:"realm"`
+	// MetricsListen is the address of the Prometheus /metrics endpoint. Default off; keep
+	// it on a private address.
+	MetricsListen string `yaml:"metrics_listen"`
+	// ShutdownTimeout bounds how long in-flight requests (uploads) may run after SIGTERM.
+	// Default 60s.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// LogFormat is text (default) or json.
+	LogFormat string `yaml:"log_format"`
+	// LogLevel is debug, info (default), warn or error.
+	LogLevel string `yaml:"log_level"`
+}
+
+// Defaults returns the configuration used where nothing else is said.
+func Defaults() Config {
+	return Config{
+		Listen:          ":8443",
+		Data:            "./data",
+		TLS:             TLSSelfSigned,
+		Realm:           "Portcullis",
+		ShutdownTimeout: 60 * time.Second,
+		LogFormat:       "text",
+		LogLevel:        "info",
+	}
+}
+
+// HtpasswdIsDefault reports whether the htpasswd file is the default one under the data
+// directory (which the gateway may create), rather than one the user named.
+func (c Config) HtpasswdIsDefault() bool { return c.Htpasswd == "" }
+
+// HtpasswdFile is the htpasswd file in effect.
+func (c Config) HtpasswdFile() string {
+	if c.Htpasswd != "" {
+		return c.Htpasswd
+	}
+	return joinPath(c.Data, "htpasswd")
+}
+
+// GroupsFile is the groups file in effect, "" for none.
+func (c Config) GroupsFile() string {
+	if c.Groups != "" {
+		return c.Groups
+	}
+	if f := joinPath(c.Data, "groups.yaml"); fileExists(f) {
+		return f
+	}
+	return ""
+}
+
+// HTTPListenAddr is the plain-HTTP listener in effect ("" for none).
+func (c Config) HTTPListenAddr() string {
+	if c.HTTPListen == "" && c.TLS == TLSACME {
+		return ":80"
+	}
+	if c.HTTPListen == "off" {
+		return ""
+	}
+	return c.HTTPListen
+}
+
+func fileExists(name string) bool {
+	_, err := os.Stat(name)
+	return err == nil
+}

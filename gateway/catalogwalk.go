@@ -1,0 +1,161 @@
+package gateway
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/portcullis/portcullis/access"
+	"github.com/portcullis/portcullis/errcode"
+)
+
+// maxCatalogBody caps what is read of one backend catalog page (1000 names of 255 bytes
+// fit with room to spare).
+const maxCatalogBody = 2 << 20
+
+// walkCatalog calls yield with every repository the caller may pull, in the backend's
+// order, starting after last, until yield returns false or the backend has no more. It
+// pages the backend's /v2/_catalog with gateway-internal requests that carry no client
+// credentials, and asks the Authorizer once per page.
+func (g *gateway) walkCatalog(r *http.Request, last string, batch int, yield func(string) bool) error {
+	s := ScopeFrom(r.Context())
+	for {
+		if err := r.Context().Err(); err != nil {
+			return err
+		}
+		names, more, err := g.backendCatalog(r, s, last, batch)
+		if err != nil {
+			return err
+		}
+		if len(names) == 0 {
+			return nil
+		}
+		if names[len(names)-1] <= last {
+			return errors.New("backend catalog did not advance past " + strconv.Quote(last))
+		}
+		visible, err := g.pullable(r, s, names)
+		if err != nil {
+			return err
+		}
+		for _, name := range visible {
+			if !yield(name) {
+				return nil
+			}
+		}
+		if !more {
+			return nil
+		}
+		last = names[len(names)-1]
+	}
+}
+
+// backendCatalog reads one page of the backend's catalog.
+func (g *gateway) backendCatalog(r *http.Request, s *RequestScope, last string, n int) ([]string, bool, error) {
+	q := url.Values{"n": {strconv.Itoa(n)}}
+	if last != "" {
+		q.Set("last", last)
+	}
+	req, err := http.NewRequestWithContext(r.Context(), http.MethodGet, "/v2/_catalog?"+q.Encode(), nil)
+	if err != nil {
+		return nil, false, fmt.Errorf("building catalog request: %w", err)
+	}
+	req.Host, req.RemoteAddr = r.Host, r.RemoteAddr
+	bw := &bufferWriter{header: http.Header{}}
+	g.backend.ServeHTTP(bw, req)
+	s.upstream = bw.statusCode()
+	if bw.statusCode() != http.StatusOK {
+		return nil, false, fmt.Errorf("backend catalog answered %d", bw.statusCode())
+	}
+	if bw.overflow {
+		return nil, false, errors.New("backend catalog page too large")
+	}
+	var body catalogBody
+	if err := json.Unmarshal(bw.buf.Bytes(), &body); err != nil {
+		return nil, false, fmt.Errorf("decoding backend catalog: %w", err)
+	}
+	more := strings.Contains(bw.header.Get("Link"), `rel="next"`)
+	return body.Repositories, more, nil
+}
+
+// pullable returns the names the caller may pull, asking the Authorizer once for all.
+// Names outside the grammar are never shown.
+func (g *gateway) pullable(r *http.Request, s *RequestScope, names []string) ([]string, error) {
+	in := access.Input{
+		Principal: s.principal,
+		Request: access.Request{Method: r.Method, Path: s.route.Path,
+			ClientIP: addrString(s.clientIP), UserAgent: r.UserAgent()},
+	}
+	for _, n := range names {
+		if validName(n) {
+			in.Access = append(in.Access, repoResource(n, access.Pull))
+		}
+	}
+	if len(in.Access) == 0 {
+		return nil, nil
+	}
+	d, err := g.authz.Authorize(r.Context(), in)
+	if err != nil {
+		return nil, fmt.Errorf("authorizing catalog names: %w", err)
+	}
+	var out []string
+	for _, res := range in.Access {
+		if d.Allows(res) {
+			out = append(out, res.Name)
+		}
+	}
+	return out, nil
+}
+
+// catalogError answers a failed walk: 499 when the client left, else a generic error.
+func (g *gateway) catalogError(w http.ResponseWriter, r *http.Request, err error) {
+	s := ScopeFrom(r.Context())
+	if r.Context().Err() != nil {
+		s.status = statusClientClosed
+		return
+	}
+	g.log.LogAttrs(r.Context(), slog.LevelError, "catalog failed",
+		slog.String("request_id", s.id), slog.Any("error", err))
+	errcode.Write(w, r, errcode.New(errcode.Unavailable, "catalog unavailable").
+		WithStatus(http.StatusBadGateway).Wrap(err))
+}
+
+// bufferWriter is the ResponseWriter of gateway-internal sub-requests: it keeps the
+// status, headers and a capped body.
+type bufferWriter struct {
+	header   http.Header
+	status   int
+	buf      bytes.Buffer
+	overflow bool
+}
+
+func (b *bufferWriter) Header() http.Header { return b.header }
+
+func (b *bufferWriter) WriteHeader(code int) {
+	if b.status == 0 && code >= 200 {
+		b.status = code
+	}
+}
+
+func (b *bufferWriter) Write(p []byte) (int, error) {
+	if b.status == 0 {
+		b.status = http.StatusOK
+	}
+	if b.buf.Len()+len(p) > maxCatalogBody {
+		b.overflow = true
+		return 0, errors.New("response too large")
+	}
+	return b.buf.Write(p)
+}
+
+func (b *bufferWriter) statusCode() int {
+	if b.status == 0 {
+		return http.StatusOK
+	}
+	return b.status
+}

@@ -1,0 +1,63 @@
+package gateway
+
+import (
+	"net/http"
+	"strings"
+)
+
+// Headers the gateway sets or refuses to pass on.
+const (
+	headerAPIVersion = "Docker-Distribution-Api-Version"
+	apiVersion       = "registry/2.0"
+	headerRequestID  = "X-Request-Id"
+)
+
+// credentialHeaders are the client's credentials: the gateway consumed them, and the
+// backend never sees them.
+var credentialHeaders = [...]string{"Authorization", "Proxy-Authorization", "Cookie"}
+
+// forwardingHeaders are what a client may send to pose as a proxy; they are dropped and
+// set again from the RequestScope.
+var forwardingHeaders = [...]string{"Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Real-Ip"}
+
+// prepareOutbound strips the client's credentials and forwarding headers from h and sets
+// X-Forwarded-For/-Proto/-Host and X-Request-Id from what the gateway established for the
+// request, so the backend builds client-facing URLs and sees the same client address as
+// the log.
+func prepareOutbound(h http.Header, s *RequestScope) {
+	for _, k := range credentialHeaders {
+		h.Del(k)
+	}
+	for _, k := range forwardingHeaders {
+		h.Del(k)
+	}
+	if s == nil {
+		return
+	}
+	if xff := s.forwardedFor(); xff != "" {
+		h.Set("X-Forwarded-For", xff)
+	}
+	h.Set("X-Forwarded-Proto", s.proto)
+	if s.host != "" {
+		h.Set("X-Forwarded-Host", s.host)
+	}
+	h.Set(headerRequestID, s.id)
+}
+
+// forwardedFor is the X-Forwarded-For value to send: the chain trusted proxies vouched
+// for, then the peer.
+func (s *RequestScope) forwardedFor() string {
+	if len(s.viaProxy) == 0 {
+		if s.peer.IsValid() {
+			return s.peer.String()
+		}
+		return ""
+	}
+	var b strings.Builder
+	for _, a := range s.viaProxy {
+		b.WriteString(a.String())
+		b.WriteString(", ")
+	}
+	b.WriteString(s.peer.String())
+	return b.String()
+}

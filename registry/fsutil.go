@@ -1,0 +1,85 @@
+package registry
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// writeFileAtomic writes b to path through a temporary file in the same directory that is
+// synced and renamed into place, so readers see the old content or the new, never a part.
+func writeFileAtomic(path string, b []byte) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("creating %s: %w", dir, err)
+	}
+	f, err := os.CreateTemp(dir, ".tmp-*")
+	if isNotExist(err) { // a concurrent delete pruned dir between MkdirAll and here
+		if err = os.MkdirAll(dir, 0o755); err == nil {
+			f, err = os.CreateTemp(dir, ".tmp-*")
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("creating temporary file in %s: %w", dir, err)
+	}
+	tmp := f.Name()
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		_ = os.Remove(tmp)
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
+}
+
+// writeLink writes a registry:2 link file "<dir>/link" holding d.
+func writeLink(dir string, d digest) error {
+	return writeFileAtomic(filepath.Join(dir, "link"), []byte(d.String()))
+}
+
+// readLink reads a link file; fs.ErrNotExist when absent, an error when it does not hold
+// a supported digest.
+func readLink(path string) (digest, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return digest{}, err
+	}
+	d, ok := parseDigest(strings.TrimSpace(string(b)))
+	if !ok {
+		return digest{}, fmt.Errorf("link %s holds %q: not a supported digest", path, b)
+	}
+	return d, nil
+}
+
+// linkExists reports whether "<dir>/link" exists and names d.
+func linkExists(dir string, d digest) bool {
+	got, err := readLink(filepath.Join(dir, "link"))
+	return err == nil && got == d
+}
+
+// removeDirs removes dir and then its empty parents up to (not including) stop, so
+// deletions don't leave empty directory chains behind.
+func removeDirs(dir, stop string) error {
+	if err := os.RemoveAll(dir); err != nil {
+		return err
+	}
+	for p := filepath.Dir(dir); p != stop && strings.HasPrefix(p, stop); p = filepath.Dir(p) {
+		if err := os.Remove(p); err != nil {
+			break // not empty, or gone: either way stop climbing
+		}
+	}
+	return nil
+}
+
+func isNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }

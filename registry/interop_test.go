@@ -1,0 +1,202 @@
+package registry
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+)
+
+// startDockerRegistry runs Debian's docker-registry (distribution 2.8) on root and
+// returns its host:port. It is stopped when the test ends.
+func startDockerRegistry(t *testing.T, root string) string {
+	t.Helper()
+	bin := needTool(t, "docker-registry")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cfg := fmt.Sprintf(`version: 0.1
+log:
+  level: error
+storage:
+  filesystem:
+    rootdirectory: %s
+  delete:
+    enabled: true
+http:
+  addr: %s
+`, root, addr)
+	cfgPath := filepath.Join(t.TempDir(), "config.yml")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "serve", cfgPath)
+	var logs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		if t.Failed() {
+			t.Logf("docker-registry output:\n%s", logs.String())
+		}
+	})
+	// Wait for it to answer; polling a child process's port has no event to wait on.
+	for i := 0; i < 200; i++ {
+		resp, err := http.Get("http://" + addr + "/v2/")
+		if err == nil {
+			resp.Body.Close()
+			return addr
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	t.Fatalf("docker-registry did not start on %s:\n%s", addr, logs.String())
+	return ""
+}
+
+// pushRandom writes a random multi-layer image to host/repo:tag with ggcr's client.
+func pushRandom(t *testing.T, host, repo, tag string) v1.Image {
+	t.Helper()
+	img, err := random.Image(64<<10, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := name.ParseReference(host+"/"+repo+":"+tag, name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(ref, img, remote.WithContext(t.Context())); err != nil {
+		t.Fatalf("pushing to %s: %v", ref, err)
+	}
+	return img
+}
+
+// checkPulled pulls host/repo:tag and compares it byte for byte with want.
+func checkPulled(t *testing.T, host, repo, tag string, want v1.Image) {
+	t.Helper()
+	ref, err := name.ParseReference(host+"/"+repo+":"+tag, name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	desc, err := remote.Get(ref, remote.WithContext(t.Context()))
+	if err != nil {
+		t.Fatalf("pulling %s: %v", ref, err)
+	}
+	wantRaw, _ := want.RawManifest()
+	if !bytes.Equal(desc.Manifest, wantRaw) {
+		t.Fatalf("manifest bytes differ:\n got %s\nwant %s", desc.Manifest, wantRaw)
+	}
+	img, err := desc.Image()
+	if err != nil {
+		t.Fatal(err)
+	}
+	layers, err := img.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantLayers, _ := want.Layers()
+	if len(layers) != len(wantLayers) {
+		t.Fatalf("got %d layers, want %d", len(layers), len(wantLayers))
+	}
+	for i, l := range layers {
+		// Reading the compressed stream makes ggcr verify it against the digest.
+		rc, err := l.Compressed()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		if _, err := buf.ReadFrom(rc); err != nil {
+			t.Fatalf("layer %d: %v", i, err)
+		}
+		rc.Close()
+		wl, _ := wantLayers[i].Compressed()
+		var wbuf bytes.Buffer
+		_, _ = wbuf.ReadFrom(wl)
+		if !bytes.Equal(buf.Bytes(), wbuf.Bytes()) {
+			t.Fatalf("layer %d bytes differ", i)
+		}
+	}
+	cfg, _ := img.RawConfigFile()
+	wantCfg, _ := want.RawConfigFile()
+	if !bytes.Equal(cfg, wantCfg) {
+		t.Fatal("config blob differs")
+	}
+}
+
+// TestInteropRegistry2 shares one root directory between this registry and registry:2
+// (docker-registry 2.8) in both directions.
+func TestInteropRegistry2(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs docker-registry; skipped in -short mode")
+	}
+	needTool(t, "docker-registry")
+
+	t.Run("ours then registry:2", func(t *testing.T) {
+		root := t.TempDir()
+		ours := httptest.NewServer(newTestRegistryAt(t, root))
+		defer ours.Close()
+		host := strings.TrimPrefix(ours.URL, "http://")
+		img := pushRandom(t, host, "team/app", "v1")
+		ours.Close()
+
+		addr := startDockerRegistry(t, root)
+		checkPulled(t, addr, "team/app", "v1", img)
+		checkCatalogAndTags(t, addr, "team/app", "v1")
+	})
+	t.Run("registry:2 then ours", func(t *testing.T) {
+		root := t.TempDir()
+		addr := startDockerRegistry(t, root)
+		img := pushRandom(t, addr, "team/app", "v2")
+
+		ours := httptest.NewServer(newTestRegistryAt(t, root))
+		defer ours.Close()
+		host := strings.TrimPrefix(ours.URL, "http://")
+		checkPulled(t, host, "team/app", "v2", img)
+		checkCatalogAndTags(t, host, "team/app", "v2")
+
+		// Our GC must read registry:2's data as live: nothing may be swept.
+		rep, err := GC(t.Context(), root, GCOptions{DryRun: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.BlobsRemoved != 0 || rep.BlobsKept != 5 || rep.Manifests != 1 {
+			t.Fatalf("GC on registry:2 data: %+v, want 5 blobs kept (manifest, config, 3 layers), none removed", rep)
+		}
+	})
+}
+
+func checkCatalogAndTags(t *testing.T, host, repo, tag string) {
+	t.Helper()
+	for _, c := range []struct{ path, want string }{
+		{"/v2/_catalog", `{"repositories":["` + repo + `"]}`},
+		{"/v2/" + repo + "/tags/list", `{"name":"` + repo + `","tags":["` + tag + `"]}`},
+	} {
+		resp, err := http.Get("http://" + host + c.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b bytes.Buffer
+		_, _ = b.ReadFrom(resp.Body)
+		resp.Body.Close()
+		if got := strings.TrimSpace(b.String()); got != c.want {
+			t.Errorf("GET %s = %s, want %s", c.path, got, c.want)
+		}
+	}
+}

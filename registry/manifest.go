@@ -1,0 +1,136 @@
+package registry
+
+import (
+	"bytes"
+	"encoding/json"
+	"mime"
+
+	"github.com/portcullis/portcullis/errcode"
+)
+
+// Manifest media types the registry tells apart (anything else with schemaVersion 2 is
+// stored and served under its own mediaType).
+const (
+	mtOCIManifest    = "application/vnd.oci.image.manifest.v1+json"
+	mtOCIIndex       = "application/vnd.oci.image.index.v1+json"
+	mtDockerManifest = "application/vnd.docker.distribution.manifest.v2+json"
+	mtDockerList     = "application/vnd.docker.distribution.manifest.list.v2+json"
+)
+
+// descriptor is an OCI content descriptor, as much of it as the registry checks.
+type descriptor struct {
+	MediaType    string            `json:"mediaType"`
+	Digest       string            `json:"digest"`
+	Size         int64             `json:"size"`
+	URLs         []string          `json:"urls,omitempty"`
+	Data         []byte            `json:"data,omitempty"`
+	ArtifactType string            `json:"artifactType,omitempty"`
+	Annotations  map[string]string `json:"annotations,omitempty"`
+}
+
+// manifest is the union of the image manifest and the image index (and their Docker v2
+// counterparts): the fields the registry needs to validate, link and index them.
+type manifest struct {
+	SchemaVersion int               `json:"schemaVersion"`
+	MediaType     string            `json:"mediaType"`
+	ArtifactType  string            `json:"artifactType"`
+	Config        *descriptor       `json:"config"`
+	Layers        []descriptor      `json:"layers"`
+	Manifests     []descriptor      `json:"manifests"`
+	Subject       *descriptor       `json:"subject"`
+	Annotations   map[string]string `json:"annotations"`
+}
+
+func (m *manifest) isIndex() bool {
+	switch m.MediaType {
+	case mtOCIIndex, mtDockerList:
+		return true
+	case mtOCIManifest, mtDockerManifest:
+		return false
+	}
+	return m.Config == nil && m.Manifests != nil
+}
+
+// mediaTypeOf is the Content-Type a stored manifest is served with: its own mediaType,
+// or for the (valid, if rare) manifest without one, the OCI type its shape says, as
+// registry:2 derives it from the JSON.
+func mediaTypeOf(m *manifest) string {
+	if m.MediaType != "" {
+		return m.MediaType
+	}
+	if m.isIndex() {
+		return mtOCIIndex
+	}
+	return mtOCIManifest
+}
+
+func errManifestInvalid(msg string) *errcode.Error {
+	return errcode.New(errcode.ManifestInvalid, msg)
+}
+
+// parseManifest decodes and checks a manifest body; contentType is the request's
+// Content-Type ("" when absent, as for stored manifests).
+func parseManifest(body []byte, contentType string) (*manifest, error) {
+	var m manifest
+	if err := json.Unmarshal(body, &m); err != nil {
+		return nil, errManifestInvalid("manifest is not valid JSON").Wrap(err)
+	}
+	if !bytes.HasPrefix(bytes.TrimLeft(body, " \t\r\n"), []byte("{")) {
+		return nil, errManifestInvalid("manifest is not a JSON object")
+	}
+	if m.SchemaVersion != 2 {
+		return nil, errManifestInvalid("schemaVersion must be 2")
+	}
+	if contentType != "" {
+		ct, _, err := mime.ParseMediaType(contentType)
+		if err == nil && m.MediaType != "" && ct != m.MediaType {
+			return nil, errManifestInvalid("Content-Type " + ct + " does not match the manifest's mediaType " + m.MediaType)
+		}
+		if err == nil && m.MediaType == "" && (ct == mtDockerManifest || ct == mtDockerList) {
+			return nil, errManifestInvalid("Docker manifests must carry their mediaType")
+		}
+	}
+	if m.isIndex() {
+		if m.Config != nil || m.Layers != nil {
+			return nil, errManifestInvalid("an index has no config or layers")
+		}
+	} else if m.Config == nil {
+		return nil, errManifestInvalid("an image manifest needs a config")
+	}
+	for _, d := range m.descriptors() {
+		if err := checkDescriptor(d); err != nil {
+			return nil, err
+		}
+	}
+	if m.Subject != nil {
+		if err := checkDescriptor(*m.Subject); err != nil {
+			return nil, err
+		}
+	}
+	return &m, nil
+}
+
+// descriptors is everything the manifest depends on: config and layers, or the index's
+// manifests (not the subject, which it only points at).
+func (m *manifest) descriptors() []descriptor {
+	var out []descriptor
+	if m.Config != nil {
+		out = append(out, *m.Config)
+	}
+	out = append(out, m.Layers...)
+	return append(out, m.Manifests...)
+}
+
+func checkDescriptor(d descriptor) error {
+	dg, ok := parseDigest(d.Digest)
+	if !ok {
+		return errManifestInvalid("descriptor digest " + d.Digest + " is invalid or unsupported")
+	}
+	if d.Size < 0 {
+		return errManifestInvalid("descriptor size is negative")
+	}
+	if d.Data != nil && (int64(len(d.Data)) != d.Size || digestOf(dg.alg, d.Data) != dg) {
+		return errManifestInvalid("descriptor data does not match its digest and size")
+	}
+	return nil
+}

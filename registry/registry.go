@@ -1,0 +1,116 @@
+package registry
+
+import (
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"net/http"
+	"os"
+	"sync"
+
+	"github.com/portcullis/portcullis/errcode"
+)
+
+// Options configures a Registry.
+type Options struct {
+	// Root is the directory holding docker/registry/v2, the same directory as registry:2's
+	// storage.filesystem.rootdirectory. It is created if missing.
+	Root string
+	// Logger receives storage failures; nil discards them.
+	Logger *slog.Logger
+	// MaxManifestBytes caps a manifest PUT body; 0 means 4 MiB, the size the spec says
+	// registries should accept at least.
+	MaxManifestBytes int64
+}
+
+// Registry serves the OCI distribution API over a registry:2 filesystem layout.
+type Registry struct {
+	fs          layout
+	log         *slog.Logger
+	maxManifest int64
+	locks       [64]sync.Mutex // upload sessions, striped by id
+}
+
+var _ http.Handler = (*Registry)(nil)
+
+// New returns a Registry serving the layout under opts.Root.
+func New(opts Options) (*Registry, error) {
+	if opts.Root == "" {
+		return nil, errors.New("registry: Options.Root is required")
+	}
+	l := newLayout(opts.Root)
+	for _, d := range []string{l.blobsDir(), l.reposDir()} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, fmt.Errorf("registry: creating %s: %w", d, err)
+		}
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	maxM := opts.MaxManifestBytes
+	if maxM <= 0 {
+		maxM = 4 << 20
+	}
+	return &Registry{fs: l, log: log, maxManifest: maxM}, nil
+}
+
+// ServeHTTP routes with ParseRoute and serves the endpoint; every error is written in the
+// spec's JSON envelope.
+func (reg *Registry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Docker-Distribution-API-Version", "registry/2.0")
+	rt, err := ParseRoute(r.Method, r.URL)
+	if err != nil {
+		reg.writeError(w, r, err)
+		return
+	}
+	var herr error
+	switch rt.Kind {
+	case KindBase:
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Length", "2")
+		w.WriteHeader(http.StatusOK)
+		if r.Method != http.MethodHead {
+			_, _ = w.Write([]byte("{}"))
+		}
+	case KindCatalog:
+		herr = reg.serveCatalog(w, r)
+	case KindTags:
+		herr = reg.serveTags(w, r, rt)
+	case KindManifest:
+		herr = reg.serveManifest(w, r, rt)
+	case KindBlob:
+		herr = reg.serveBlob(w, r, rt)
+	case KindUploads:
+		herr = reg.startUpload(w, r, rt)
+	case KindUpload:
+		herr = reg.serveUpload(w, r, rt)
+	case KindReferrers:
+		herr = reg.serveReferrers(w, r, rt)
+	}
+	if herr != nil {
+		reg.writeError(w, r, herr)
+	}
+}
+
+// writeError writes err in the envelope: an *errcode.Error as it is, anything else as
+// UNKNOWN/500 with the cause logged and not shown.
+func (reg *Registry) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var e *errcode.Error
+	if !errors.As(err, &e) {
+		e = errcode.New(errcode.Unknown, "internal storage error").Wrap(err)
+	}
+	if e.HTTPStatus() >= 500 {
+		reg.log.ErrorContext(r.Context(), "registry request failed",
+			"method", r.Method, "path", r.URL.Path, "error", err)
+	}
+	errcode.Write(w, r, e)
+}
+
+// uploadLock returns the mutex serialising requests on one upload session.
+func (reg *Registry) uploadLock(id string) *sync.Mutex {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(id))
+	return &reg.locks[h.Sum32()%uint32(len(reg.locks))]
+}
