@@ -138,6 +138,15 @@ func TestBasicAuthenticate(t *testing.T) {
 		}
 	})
 
+	t.Run("no users fails closed", func(t *testing.T) {
+		r := httptest.NewRequestWithContext(t.Context(), http.MethodGet, "/v2/", nil)
+		r.SetBasicAuth("alice", "wonderland")
+		_, err := (&Basic{}).Authenticate(t.Context(), r)
+		if err == nil || errors.Is(err, access.ErrBadCredentials) {
+			t.Fatalf("Authenticate without users = %v; want a technical error", err)
+		}
+	})
+
 	t.Run("cancelled is not bad credentials", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(t.Context())
 		cancel()
@@ -145,7 +154,7 @@ func TestBasicAuthenticate(t *testing.T) {
 		block := make(chan struct{})
 		defer close(block)
 		orig := unc.match
-		unc.match = func(m htpasswd.EncodedPasswd, p string) bool { <-block; return orig(m, p) }
+		unc.match = func(m htpasswd.EncodedPasswd, p string, d bool) bool { <-block; return orig(m, p, d) }
 		r := httptest.NewRequestWithContext(ctx, http.MethodGet, "/v2/", nil)
 		r.SetBasicAuth("carol", "x")
 		_, err := (&Basic{Users: unc}).Authenticate(ctx, r)
@@ -168,6 +177,61 @@ func TestChallenge(t *testing.T) {
 			got := (&Basic{Realm: tt.realm}).Challenge(nil)
 			if got != tt.want {
 				t.Errorf("Challenge() = %s, want %s", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestBasicOverHTTP: a real client against a real server guarded by Basic, the way a
+// registry client meets it: a 401 with the challenge, then the retry with credentials.
+func TestBasicOverHTTP(t *testing.T) {
+	users, _ := newTestHtpasswd(t, bcryptLine(t, "alice", "wonderland", 4), HtpasswdOptions{})
+	b := &Basic{Users: users, Realm: "test registry"}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := b.Authenticate(r.Context(), r)
+		switch {
+		case errors.Is(err, access.ErrBadCredentials) || err == nil && p.IsAnonymous():
+			w.Header().Set("WWW-Authenticate", b.Challenge(r))
+			w.WriteHeader(http.StatusUnauthorized)
+		case err != nil:
+			w.WriteHeader(http.StatusInternalServerError)
+		default:
+			w.Write([]byte(p.Name))
+		}
+	}))
+	defer srv.Close()
+
+	tests := []struct {
+		name       string
+		user, pass string
+		wantCode   int
+	}{
+		{"anonymous", "", "", http.StatusUnauthorized},
+		{"right password", "alice", "wonderland", http.StatusOK},
+		{"wrong password", "alice", "x", http.StatusUnauthorized},
+		{"unknown user", "bob", "wonderland", http.StatusUnauthorized},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+"/v2/", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.user != "" {
+				req.SetBasicAuth(tt.user, tt.pass)
+			}
+			resp, err := srv.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tt.wantCode {
+				t.Fatalf("status %d, want %d", resp.StatusCode, tt.wantCode)
+			}
+			if tt.wantCode == http.StatusUnauthorized {
+				if got := resp.Header.Get("WWW-Authenticate"); got != `Basic realm="test registry"` {
+					t.Errorf("WWW-Authenticate = %q", got)
+				}
 			}
 		})
 	}

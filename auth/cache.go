@@ -26,6 +26,7 @@ type credCache struct {
 type macState struct {
 	mac hash.Hash
 	buf []byte
+	sum credKey
 }
 
 func newCredCache(size int) (*credCache, error) {
@@ -49,8 +50,8 @@ func (c *credCache) key(user, pass string) credKey {
 	s.buf = append(append(append(s.buf[:0], user...), 0), pass...)
 	s.mac.Reset()
 	s.mac.Write(s.buf)
-	var k credKey
-	s.mac.Sum(k[:0])
+	s.mac.Sum(s.sum[:0]) // into the pooled state: a local array would escape to the heap
+	k := s.sum
 	clear(s.buf) // do not leave the password lying in a pooled buffer
 	c.macs.Put(s)
 	return k

@@ -30,8 +30,9 @@ type Htpasswd struct {
 	table  atomic.Pointer[userTable]
 	cache  *credCache // nil when disabled
 	flight singleflight.Group
-	// match compares a password with an entry; a seam so tests can count bcrypt runs.
-	match func(m htpasswd.EncodedPasswd, pass string) bool
+	// match compares a password with an entry (dummy: the unknown-user comparison whose
+	// result is ignored); a seam so tests can count bcrypt runs.
+	match func(m htpasswd.EncodedPasswd, pass string, dummy bool) bool
 }
 
 // NewHtpasswd loads the htpasswd file. A file that is missing or has any bad line is an
@@ -39,7 +40,9 @@ type Htpasswd struct {
 func NewHtpasswd(file string, opts HtpasswdOptions) (*Htpasswd, error) {
 	h := &Htpasswd{
 		logger: orDiscard(opts.Logger).With("file", file),
-		match:  htpasswd.EncodedPasswd.MatchesPassword,
+		match: func(m htpasswd.EncodedPasswd, pass string, _ bool) bool {
+			return m.MatchesPassword(pass)
+		},
 	}
 	size := opts.CacheSize
 	if size == 0 {
@@ -72,26 +75,27 @@ func (h *Htpasswd) Reload() error {
 
 // Run watches the file and reloads it when its content changes, until ctx ends. It handles
 // the file being replaced by rename or by a symlink swap (as Kubernetes does with mounted
-// secrets), and also polls in case file events are missed.
+// secrets), and also polls in case file events are missed. A change that does not parse is
+// logged once and leaves the last good users in force. Run returns when ctx ends.
 func (h *Htpasswd) Run(ctx context.Context) {
 	newWatcher(h.src, h.logger).run(ctx)
 }
 
 // load parses data and publishes it as the next generation.
 func (h *Htpasswd) load(data []byte) error {
-	users, cost, err := parseHtpasswd(data)
+	users, dummyUser, err := parseHtpasswd(data)
 	if err != nil {
 		return fmt.Errorf("parsing htpasswd %q: %w", h.src.path, err)
 	}
-	dummy, dummyHash, err := newDummy(cost)
-	if err != nil {
-		return err
+	dummy := fallbackDummy
+	if dummyUser != "" {
+		dummy = users[dummyUser]
 	}
 	var gen uint64
 	if old := h.table.Load(); old != nil {
 		gen = old.gen + 1
 	}
-	h.table.Store(&userTable{gen: gen, users: users, dummy: dummy, dummyHash: dummyHash})
+	h.table.Store(&userTable{gen: gen, users: users, dummy: dummy, dummyUser: dummyUser})
 	if h.cache != nil {
 		// Entries are tagged with their generation, so this only frees memory early.
 		h.cache.purge()
@@ -101,7 +105,8 @@ func (h *Htpasswd) load(data []byte) error {
 }
 
 // Verify reports whether pass is user's password. Successful verifications are cached until
-// the next reload; failures never are. An unknown user costs a bcrypt comparison too.
+// the next reload; failures never are. An unknown user costs what a typical known user does
+// (see userTable.dummy). Verify is false when ctx ends before the comparison does.
 func (h *Htpasswd) Verify(ctx context.Context, user, pass string) bool {
 	ok, _ := h.verify(ctx, user, pass)
 	return ok
@@ -113,11 +118,11 @@ func (h *Htpasswd) verify(ctx context.Context, user, pass string) (bool, error) 
 	m, known := t.users[user]
 	if !known {
 		// Same cost as a known user, result ignored: timing must not reveal who exists.
-		h.match(t.dummy, pass)
+		h.match(t.dummy, pass, true)
 		return false, nil
 	}
 	if h.cache == nil {
-		return h.match(m, pass), nil
+		return h.match(m, pass, false), nil
 	}
 	key := h.cache.key(user, pass)
 	if h.cache.has(key, t.gen) {
@@ -125,7 +130,7 @@ func (h *Htpasswd) verify(ctx context.Context, user, pass string) (bool, error) 
 	}
 	// Concurrent first requests with the same credential share one comparison.
 	ch := h.flight.DoChan(flightKey(key, t.gen), func() (any, error) {
-		ok := h.match(m, pass)
+		ok := h.match(m, pass, false)
 		if ok {
 			h.cache.add(key, t.gen)
 		}

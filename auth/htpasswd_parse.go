@@ -2,7 +2,6 @@ package auth
 
 import (
 	"bytes"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"strings"
@@ -24,30 +23,32 @@ var hashSystems = []htpasswd.PasswdParser{
 	htpasswd.AcceptCryptSha,
 }
 
-// dummyHash is a bcrypt (cost 10) hash of a random password nobody knows. Unknown users are
-// compared against it so they cost the same time as known ones (distribution does the same).
-// Its result is always ignored.
+// dummyHash is a bcrypt (cost 10) hash of a random password nobody knows, compared when a
+// file has no users to borrow a dummy from (see userTable.dummy). Its result is ignored.
 const dummyHash = "$2y$10$kforwy3VjVlUgcKVkA40jOpOKyHVO.d3qMzQFneycuNjVLoXnIXlu"
-
-// dummyCost is the cost of dummyHash.
-const dummyCost = 10
 
 // userTable is one complete, parsed generation of the htpasswd file; it is never mutated
 // after it is published.
 type userTable struct {
 	gen   uint64
 	users map[string]htpasswd.EncodedPasswd
-	// dummy is compared when the user is unknown; its bcrypt cost is the one most users have.
+	// dummy is compared, and its result ignored, when the user is unknown, so that an unknown
+	// user costs what a typical known one does (distribution compares a dummy bcrypt hash
+	// for the same reason). It is the entry of dummyUser, the first user whose hash is of the
+	// most common kind in the file (kind: bcrypt at a given cost, SHA-1, apr1...), or
+	// dummyHash when the file has no users.
 	dummy     htpasswd.EncodedPasswd
-	dummyHash []byte
+	dummyUser string
 }
 
 // parseHtpasswd reads an htpasswd file: "user:hash" lines, blank lines and "#" comments.
 // Every bad line is an error (all are reported, by line number and user, never with the
-// hash), as is a user named twice. It returns the users and the most common bcrypt cost.
-func parseHtpasswd(data []byte) (map[string]htpasswd.EncodedPasswd, int, error) {
-	users := make(map[string]htpasswd.EncodedPasswd)
-	costs := make(map[int]int)
+// hash), as is a user named twice. It returns the users and the one to borrow a dummy from.
+func parseHtpasswd(data []byte) (users map[string]htpasswd.EncodedPasswd, dummyUser string, err error) {
+	users = make(map[string]htpasswd.EncodedPasswd)
+	kinds := make(map[string]int)      // kind -> number of users
+	firstOf := make(map[string]string) // kind -> first user of that kind
+	var order []string                 // kinds in order of first appearance
 	var errs []error
 	for i, raw := range bytes.Split(data, []byte{'\n'}) {
 		n := i + 1
@@ -68,45 +69,72 @@ func parseHtpasswd(data []byte) (map[string]htpasswd.EncodedPasswd, int, error) 
 			errs = append(errs, fmt.Errorf("line %d: user %q appears more than once", n, user))
 			continue
 		}
-		m, cost, err := parseHash(hash)
+		m, kind, err := parseHash(hash)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("line %d (user %q): %w", n, user, err))
 			continue
 		}
-		if cost > 0 {
-			costs[cost]++
+		if kinds[kind] == 0 {
+			firstOf[kind] = user
+			order = append(order, kind)
 		}
+		kinds[kind]++
 		users[user] = m
 	}
 	if len(errs) > 0 {
-		return nil, 0, errors.Join(errs...)
+		return nil, "", errors.Join(errs...)
 	}
-	return users, commonCost(costs), nil
+	best := 0
+	for _, k := range order {
+		if kinds[k] > best {
+			best, dummyUser = kinds[k], firstOf[k]
+		}
+	}
+	return users, dummyUser, nil
 }
 
-// parseHash recognises one encoded password; cost is its bcrypt cost, or 0 for other kinds.
-// Errors never quote the hash: go-htpasswd's own messages do, so they are not passed on.
-func parseHash(hash string) (htpasswd.EncodedPasswd, int, error) {
+// parseHash recognises one encoded password and names its kind: what its verification
+// costs (bcrypt and its cost, or the scheme and its rounds). Errors never quote the hash:
+// go-htpasswd's own messages do, so they are not passed on.
+func parseHash(hash string) (htpasswd.EncodedPasswd, string, error) {
 	for _, p := range hashSystems {
 		m, err := p(hash)
 		if err != nil {
-			return nil, 0, errors.New("malformed password hash")
+			return nil, "", errors.New("malformed password hash")
 		}
 		if m == nil {
 			continue
 		}
 		if !strings.HasPrefix(hash, "$2") {
-			return m, 0, nil
+			return m, hashKind(hash), nil
 		}
 		// go-htpasswd accepts any "$2y$" string; a malformed one would never match, so
 		// say so at load time instead.
 		cost, err := bcrypt.Cost([]byte(hash))
 		if err != nil {
-			return nil, 0, errors.New("malformed bcrypt hash")
+			return nil, "", errors.New("malformed bcrypt hash")
 		}
-		return m, cost, nil
+		return m, fmt.Sprintf("bcrypt cost %d", cost), nil
 	}
-	return nil, 0, errors.New("unrecognised password hash (use bcrypt: htpasswd -B)")
+	return nil, "", errors.New("unrecognised password hash (use bcrypt: htpasswd -B)")
+}
+
+// hashKind is the scheme prefix of a non-bcrypt hash ("{SHA}", "$apr1$"), with the
+// rounds parameter of SHA-crypt ("$5$rounds=N$"), which sets its cost.
+func hashKind(hash string) string {
+	if strings.HasPrefix(hash, "{") {
+		kind, _, _ := strings.Cut(hash, "}")
+		return kind + "}"
+	}
+	parts := strings.SplitN(hash, "$", 4) // "", scheme, rounds or salt, rest
+	if len(parts) < 3 {
+		return hash
+	}
+	kind := "$" + parts[1] + "$"
+	if strings.HasPrefix(parts[2], "rounds=") {
+		kind += parts[2] + "$"
+	}
+	return kind
 }
 
 // validUser rejects names an htpasswd line cannot hold or that would make the cache key
@@ -123,32 +151,11 @@ func validUser(user string) error {
 	return nil
 }
 
-// commonCost is the most common bcrypt cost (the higher one on a tie), or dummyCost when
-// there is no bcrypt entry.
-func commonCost(costs map[int]int) int {
-	best, bestN := dummyCost, 0
-	for c, n := range costs {
-		if n > bestN || (n == bestN && c > best) {
-			best, bestN = c, n
-		}
-	}
-	return best
-}
-
-// newDummy returns a bcrypt hash of a random password at the given cost, reusing dummyHash
-// when the cost is its own, and its matcher.
-func newDummy(cost int) (htpasswd.EncodedPasswd, []byte, error) {
-	hash := []byte(dummyHash)
-	if cost != dummyCost {
-		var err error
-		hash, err = bcrypt.GenerateFromPassword([]byte(rand.Text()), cost)
-		if err != nil {
-			return nil, nil, fmt.Errorf("generating dummy bcrypt hash at cost %d: %w", cost, err)
-		}
-	}
-	m, err := htpasswd.AcceptBcrypt(string(hash))
+// fallbackDummy is the matcher for dummyHash.
+var fallbackDummy = func() htpasswd.EncodedPasswd {
+	m, err := htpasswd.AcceptBcrypt(dummyHash)
 	if err != nil || m == nil {
-		return nil, nil, fmt.Errorf("dummy bcrypt hash not accepted: %w", err)
+		panic("auth: dummyHash is not accepted as bcrypt") // a constant: caught by any test
 	}
-	return m, hash, nil
-}
+	return m
+}()

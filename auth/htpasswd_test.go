@@ -7,8 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"golang.org/x/crypto/bcrypt"
 )
 
 func TestParseHtpasswd(t *testing.T) {
@@ -108,23 +106,49 @@ func TestHtpasswdReload(t *testing.T) {
 	})
 }
 
-func TestDummyCostFollowsFile(t *testing.T) {
-	h, _ := newTestHtpasswd(t, bcryptLine(t, "a", "x", 5)+bcryptLine(t, "b", "y", 5)+bcryptLine(t, "c", "z", 4), HtpasswdOptions{})
-	// The dummy must cost what most users cost: 5 here, not the default 10.
-	if got := dummyCostOf(t, h); got != 5 {
-		t.Fatalf("dummy cost = %d, want 5", got)
+func TestDummyFollowsCommonKind(t *testing.T) {
+	sha := func(u string) string { return u + ":{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=\n" }
+	tests := []struct {
+		name, content, want string
+	}{
+		{"empty file uses the constant", "", ""},
+		{"most common bcrypt cost", bcryptLine(t, "a", "x", 4) + bcryptLine(t, "b", "y", 5) + bcryptLine(t, "c", "z", 5), "b"},
+		{"most common kind", bcryptLine(t, "a", "x", 4) + sha("s1") + sha("s2"), "s1"},
+		{"tie goes to the first kind", sha("s1") + bcryptLine(t, "a", "x", 4), "s1"},
+		{"apr1", "m:$apr1$NqSFbSJQ$oxBPIYyvpaLvepe9pQu7y1\n" + bcryptLine(t, "a", "x", 4) +
+			"n:$apr1$NqSFbSJQ$oxBPIYyvpaLvepe9pQu7y1\n", "m"},
 	}
-	h2, _ := newTestHtpasswd(t, "bob:{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=\n", HtpasswdOptions{})
-	if got := dummyCostOf(t, h2); got != dummyCost {
-		t.Fatalf("dummy cost without bcrypt users = %d, want %d", got, dummyCost)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, _ := newTestHtpasswd(t, tt.content, HtpasswdOptions{})
+			tab := h.table.Load()
+			if tab.dummyUser != tt.want {
+				t.Fatalf("dummy borrowed from %q, want %q", tab.dummyUser, tt.want)
+			}
+			if tt.want == "" && tab.dummy != fallbackDummy {
+				t.Fatal("empty file does not use the constant dummy")
+			}
+			// The unknown user's comparison never succeeds, even with the borrowed user's
+			// password.
+			if h.Verify(t.Context(), "nobody", "x") || h.Verify(t.Context(), "nobody", "password") {
+				t.Fatal("an unknown user verified")
+			}
+		})
 	}
 }
 
-func dummyCostOf(t *testing.T, h *Htpasswd) int {
-	t.Helper()
-	cost, err := bcrypt.Cost(h.table.Load().dummyHash)
-	if err != nil {
-		t.Fatalf("dummy is not a bcrypt hash: %v", err)
+func TestHashKind(t *testing.T) {
+	tests := []struct{ hash, want string }{
+		{"{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=", "{SHA}"},
+		{"{SSHA}abc", "{SSHA}"},
+		{"$apr1$NqSFbSJQ$oxBPIYyvpaLvepe9pQu7y1", "$apr1$"},
+		{"$1$salt$hash", "$1$"},
+		{"$5$salt$hash", "$5$"},
+		{"$6$rounds=9999$salt$hash", "$6$rounds=9999$"},
 	}
-	return cost
+	for _, tt := range tests {
+		if got := hashKind(tt.hash); got != tt.want {
+			t.Errorf("hashKind(%q) = %q, want %q", tt.hash, got, tt.want)
+		}
+	}
 }

@@ -20,14 +20,15 @@ type fileSource struct {
 	seen [sha256.Size]byte
 }
 
-// reload reads the file and loads it when force is set or what it reads (content, or the
-// read error) differs from last time. It reports whether anything was attempted, so a
-// watcher logs a broken file once rather than at every poll.
+// reload is reloadChanged for callers that only need the error.
 func (s *fileSource) reload(force bool) error {
 	_, err := s.reloadChanged(force)
 	return err
 }
 
+// reloadChanged reads the file and loads it when force is set or what it reads (content,
+// or the read error) differs from last time. It reports whether anything was attempted, so
+// a watcher logs a broken file once rather than at every poll.
 func (s *fileSource) reloadChanged(force bool) (attempted bool, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -133,9 +133,11 @@ func (a *ACME) HTTPHandler(fallback http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// autocert checks the Host header, port included, against the host policy. A CA
 		// validating on another port than 80 (an internal ACME CA, pebble) sends one.
-		if host, _, err := net.SplitHostPort(r.Host); err == nil {
-			r = r.Clone(r.Context())
-			r.Host = host
+		if strings.HasPrefix(r.URL.Path, "/.well-known/acme-challenge/") {
+			if host, _, err := net.SplitHostPort(r.Host); err == nil {
+				r = r.Clone(r.Context())
+				r.Host = host
+			}
 		}
 		challenges.ServeHTTP(w, r)
 	})
@@ -166,6 +168,8 @@ func (a *ACME) Prefetch(ctx context.Context) error {
 			SignatureSchemes: []tls.SignatureScheme{tls.ECDSAWithP256AndSHA256},
 			SupportedCurves:  []tls.CurveID{tls.CurveP256},
 		}
+		// autocert takes no context (it bounds issuance at five minutes itself), so on
+		// cancellation we stop waiting and let the attempt finish in the background.
 		done := make(chan error, 1)
 		go func() { _, err := a.m.GetCertificate(hello); done <- err }()
 		select {

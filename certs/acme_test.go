@@ -55,7 +55,11 @@ func TestACMEHTTPHandler(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fallback := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusTeapot) })
+	// The fallback sees the request as sent, port included.
+	fallback := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Host", r.Host)
+		w.WriteHeader(http.StatusTeapot)
+	})
 	h := a.HTTPHandler(fallback)
 	tests := []struct {
 		host, path string
@@ -66,6 +70,7 @@ func TestACMEHTTPHandler(t *testing.T) {
 		{"registry.example.com:8080", "/.well-known/acme-challenge/unknown", http.StatusNotFound},
 		{"other.example.com", "/.well-known/acme-challenge/unknown", http.StatusForbidden},
 		{"other.example.com", "/anything", http.StatusTeapot},
+		{"registry.example.com:8080", "/v2/", http.StatusTeapot},
 	}
 	for _, tt := range tests {
 		t.Run(tt.host+tt.path, func(t *testing.T) {
@@ -74,6 +79,9 @@ func TestACMEHTTPHandler(t *testing.T) {
 			h.ServeHTTP(w, r)
 			if w.Code != tt.want {
 				t.Errorf("status %d, want %d", w.Code, tt.want)
+			}
+			if w.Code == http.StatusTeapot && w.Header().Get("X-Host") != tt.host {
+				t.Errorf("fallback saw Host %q, want %q", w.Header().Get("X-Host"), tt.host)
 			}
 		})
 	}

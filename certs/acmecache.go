@@ -65,10 +65,12 @@ func (c *watchedCache) saw(key string, data []byte, stored bool) {
 	}
 	c.mu.Unlock()
 	c.acme.notAfter.Store(&earliest)
-	if stored {
-		c.acme.logger.Info("obtained ACME certificate", "name", key, "issuer", leaf.Issuer.CommonName, "not_after", leaf.NotAfter)
-		if f := c.acme.onStored; f != nil {
-			f(key, leaf.NotAfter)
-		}
+	if !stored {
+		c.acme.logger.Info("loaded ACME certificate from cache", "name", key, "issuer", leaf.Issuer.CommonName, "not_after", leaf.NotAfter)
+		return
+	}
+	c.acme.logger.Info("obtained ACME certificate", "name", key, "issuer", leaf.Issuer.CommonName, "not_after", leaf.NotAfter)
+	if f := c.acme.onStored; f != nil {
+		f(key, leaf.NotAfter)
 	}
 }

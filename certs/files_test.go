@@ -140,6 +140,13 @@ func TestFilesReloadOnReplace(t *testing.T) {
 			t.Error("a mismatched pair replaced the served certificate")
 		}
 	})
+	t.Run("deleted files keep the old one serving", func(t *testing.T) {
+		remove(t, fx.keyFile)
+		fx.waitFailure(t)
+		if !bytes.Equal(fx.served(t), second.Certificate[0]) {
+			t.Error("deleting the key changed the served certificate")
+		}
+	})
 	t.Run("fixed files are picked up again", func(t *testing.T) {
 		third := fx.replace(t, "third.example.test")
 		fx.waitServed(t, third)

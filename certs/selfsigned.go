@@ -1,14 +1,13 @@
 package certs
 
 import (
-	"crypto"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -128,7 +127,9 @@ func NewSelfSigned(opts SelfSignedOptions) (*SelfSigned, error) {
 // defaultHosts are always in the certificate, so local clients work without flags.
 func defaultHosts() []string {
 	hosts := []string{"localhost", "127.0.0.1", "::1"}
-	if h, err := os.Hostname(); err == nil && checkDNSName(h) == nil {
+	// A host name that is not a valid DNS name (underscores, say) is left out rather than
+	// failing start-up: the user did not ask for it.
+	if h, err := os.Hostname(); err == nil && checkDNSName(strings.ToLower(h)) == nil {
 		hosts = append(hosts, h)
 	}
 	return hosts
@@ -181,50 +182,17 @@ func (s *SelfSigned) issue() (*leafState, error) {
 		s.logger.Error("saving self-signed server certificate", "err", err)
 	}
 	s.logger.Info("issued self-signed server certificate", "names", s.names.strings(), "not_after", cert.Leaf.NotAfter)
-	return s.state(cert), nil
+	st := s.state(cert)
+	if now := s.now(); !now.Before(st.renewAt) {
+		// The CA expires first, capping the certificate: re-issuing cannot help, so do not
+		// re-sign on every handshake; retry hourly in case the CA files were replaced.
+		s.logger.Warn("local CA expires before the server certificate could be renewed; make a new CA",
+			"ca_file", s.CAFile(), "ca_not_after", s.ca.cert.NotAfter)
+		st.renewAt = now.Add(time.Hour)
+	}
+	return st, nil
 }
 
 func (s *SelfSigned) state(cert *tls.Certificate) *leafState {
 	return &leafState{cert: cert, renewAt: cert.Leaf.NotAfter.Add(-s.renewBefore)}
-}
-
-func (s *SelfSigned) saveLeaf(cert *tls.Certificate) error {
-	kp, err := keyPEM(cert.PrivateKey.(crypto.Signer))
-	if err != nil {
-		return err
-	}
-	if err := writeFileAtomic(filepath.Join(s.dir, "server.key"), kp, 0o600); err != nil {
-		return err
-	}
-	return writeFileAtomic(filepath.Join(s.dir, "server.crt"), certPEM(cert.Certificate...), 0o644)
-}
-
-// loadLeaf reuses the server certificate on disk if this CA signed it for exactly the
-// configured names and it is not yet due for renewal.
-func (s *SelfSigned) loadLeaf() (*leafState, bool) {
-	cert, err := tls.LoadX509KeyPair(filepath.Join(s.dir, "server.crt"), filepath.Join(s.dir, "server.key"))
-	if err != nil {
-		if !errors.Is(err, os.ErrNotExist) {
-			s.logger.Warn("ignoring unreadable self-signed server certificate", "err", err)
-		}
-		return nil, false
-	}
-	leaf := cert.Leaf
-	if leaf == nil || !s.ca.signedBy(leaf) {
-		return nil, false
-	}
-	have := slices.Clone(leaf.DNSNames)
-	for _, ip := range leaf.IPAddresses {
-		have = append(have, ip.String())
-	}
-	n, err := parseHosts(have)
-	if err != nil || !slices.Equal(n.strings(), s.names.strings()) {
-		s.logger.Info("host names changed; re-issuing self-signed server certificate", "old", n.strings(), "new", s.names.strings())
-		return nil, false
-	}
-	st := s.state(&cert)
-	if !s.now().Before(st.renewAt) {
-		return nil, false
-	}
-	return st, true
 }

@@ -231,6 +231,27 @@ func TestSelfSignedConcurrentRenewal(t *testing.T) {
 	}
 }
 
+func TestSelfSignedCANearExpiry(t *testing.T) {
+	clock := newFakeClock(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+	dir := t.TempDir()
+	if _, err := NewSelfSigned(SelfSignedOptions{Dir: dir, Now: clock.Now}); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(caValidity - 24*time.Hour) // the CA has a day left
+	log, logs := newTestLogger(t)
+	s, err := NewSelfSigned(SelfSignedOptions{Dir: dir, Now: clock.Now, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := leafOf(t, s)
+	if got := leafOf(t, s); !bytes.Equal(got.Raw, first.Raw) {
+		t.Error("re-signed on every handshake while the CA caps the certificate")
+	}
+	if !strings.Contains(logs.String(), "local CA expires") {
+		t.Errorf("no warning about the expiring CA:\n%s", logs)
+	}
+}
+
 func TestSelfSignedRefusesBrokenCA(t *testing.T) {
 	tests := []struct {
 		name    string

@@ -40,7 +40,7 @@ func conformance(t *testing.T, url string, flags ...string) conformanceResult {
 	}
 	needTool(t, "bash")
 	out := t.TempDir()
-	cmd := exec.CommandContext(t.Context(), "bash", append(append([]string{script, "-o", out}, flags...), url)...)
+	cmd := exec.CommandContext(t.Context(), "bash", append(append([]string{script, "-t", "300", "-o", out}, flags...), url)...)
 	b, err := cmd.CombinedOutput()
 	res := conformanceResult{Output: string(b), Err: err}
 	m := summaryLine.FindAllStringSubmatch(res.Output, -1)
@@ -114,6 +114,16 @@ func TestConformanceBundled(t *testing.T) {
 	}
 }
 
+// gatewayFixes are the conformance tests registry 2.8 fails that pass through the gateway,
+// because the gateway rejects the request itself before forwarding it: it classifies every
+// path and answers a malformed digest reference (GET /v2/foo/manifests/sha256:xyz) with
+// 400 DIGEST_INVALID, where 2.8 answers 500 UNKNOWN. Any other difference between the two
+// runs fails TestConformanceSidecar.
+var gatewayFixes = map[string]bool{
+	"OCI Conformance Test/invalid-digest-format/manifest-get": true,
+	"OCI Conformance Test/invalid-digest-format/manifest-put": true,
+}
+
 func TestConformanceSidecar(t *testing.T) {
 	t.Parallel()
 	needTool(t, "docker-registry")
@@ -140,8 +150,12 @@ func TestConformanceSidecar(t *testing.T) {
 		}
 	}
 	for _, n := range slices.Sorted(maps.Keys(direct.Failing)) {
-		if !proxied.Failing[n] {
-			t.Errorf("fails only against docker-registry directly: %s", n)
+		switch {
+		case proxied.Failing[n]:
+		case gatewayFixes[n]:
+			t.Logf("fails against docker-registry directly, passes through the gateway (expected): %s", n)
+		default:
+			t.Errorf("fails only against docker-registry directly (add it to gatewayFixes if the gateway now rejects this itself): %s", n)
 		}
 	}
 	if t.Failed() {

@@ -71,7 +71,6 @@ func TestDefaults(t *testing.T) {
 	digest := g.pushGGCR(t, "admin/first:1", "admin", pass, 2)
 
 	t.Run("docker login", func(t *testing.T) {
-		needTool(t, "docker")
 		d := newDocker(t, g)
 		d.run(pass, "login", g.Host, "-u", "admin", "--password-stdin")
 		d.run("", "pull", g.Host+"/admin/first:1")

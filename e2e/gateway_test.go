@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -22,6 +23,9 @@ import (
 const (
 	readyTimeout = 30 * time.Second
 	stopTimeout  = 10 * time.Second
+	// cmdTimeout bounds one client command (skopeo, podman, docker, gateway gc...), so a
+	// hung tool fails its test instead of the whole run.
+	cmdTimeout = 3 * time.Minute
 )
 
 // gateway is one gateway process under test, restartable on the same data directory and
@@ -253,12 +257,17 @@ func runCmd(t *testing.T, stdin string, name string, args ...string) (stdout, st
 // tryCmd runs an external command and returns its output and error without judging.
 func tryCmd(t *testing.T, stdin string, name string, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
-	cmd := exec.CommandContext(t.Context(), name, args...)
+	ctx, cancel := context.WithTimeout(t.Context(), cmdTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if stdin != "" {
 		cmd.Stdin = strings.NewReader(stdin)
 	}
 	err = cmd.Run()
+	if ctx.Err() != nil && t.Context().Err() == nil {
+		err = fmt.Errorf("%w (killed after %v)", err, cmdTimeout)
+	}
 	return out.String(), errb.String(), err
 }

@@ -33,8 +33,8 @@ func newPodman(t *testing.T, g *gateway, user, pass string) *podman {
 		authFile: filepath.Join(dir, "auth.json"),
 	}
 	t.Cleanup(func() {
-		// vfs layers can be read-only copies; let podman remove what it made.
-		tryCmd(t, "", p.bin, append(p.global, "system", "reset", "--force")...)
+		// Images only: `system reset` would also prune networks, which are machine-wide.
+		tryCmd(t, "", p.bin, append(p.global, "rmi", "--all", "--force")...)
 	})
 	p.run(pass, "login", "--cert-dir", p.certDir, "--authfile", p.authFile, "-u", user, "--password-stdin", g.Host)
 	return p
@@ -70,6 +70,7 @@ func must(t *testing.T) func(stdout, stderr string, err error) string {
 func TestPodman(t *testing.T) {
 	t.Parallel()
 	needTool(t, "podman")
+	needTool(t, "skopeo") // deletes the image
 	g := startGateway(t, t.TempDir(), authFlags(t)...)
 	p := newPodman(t, g, adminUser, adminPass)
 

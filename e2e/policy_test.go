@@ -157,7 +157,6 @@ func TestPolicyClients(t *testing.T) {
 	})
 
 	t.Run("docker search", func(t *testing.T) {
-		needTool(t, "docker")
 		d := newDocker(t, g)
 		d.run(plainPass, "login", g.Host, "-u", plainUser, "--password-stdin")
 		out := d.run("", "search", "--format", "{{.Name}}", g.Host+"/app")

@@ -48,7 +48,7 @@ func (g *gateway) authorize(next http.Handler) http.Handler {
 			Request: access.Request{
 				Method:    r.Method,
 				Path:      rt.Path,
-				ClientIP:  addrString(s.clientIP),
+				ClientIP:  s.clientStr,
 				UserAgent: r.UserAgent(),
 			},
 			Access: rt.Access,

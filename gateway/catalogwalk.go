@@ -61,7 +61,11 @@ func (g *gateway) backendCatalog(r *http.Request, s *RequestScope, last string, 
 	if last != "" {
 		q.Set("last", last)
 	}
-	req, err := http.NewRequestWithContext(r.Context(), http.MethodGet, "/v2/_catalog?"+q.Encode(), nil)
+	// The sub-request gets its own scope, judged as the catalog route it is (search asks
+	// the backend's catalog too), with the caller's id and addresses for the backend's log.
+	sub := *s
+	sub.route = Route{Kind: KindCatalog, Path: "/v2/_catalog"}
+	req, err := http.NewRequestWithContext(withScope(r.Context(), &sub), http.MethodGet, sub.route.Path+"?"+q.Encode(), nil)
 	if err != nil {
 		return nil, false, fmt.Errorf("building catalog request: %w", err)
 	}
@@ -89,7 +93,7 @@ func (g *gateway) pullable(r *http.Request, s *RequestScope, names []string) ([]
 	in := access.Input{
 		Principal: s.principal,
 		Request: access.Request{Method: r.Method, Path: s.route.Path,
-			ClientIP: addrString(s.clientIP), UserAgent: r.UserAgent()},
+			ClientIP: s.clientStr, UserAgent: r.UserAgent()},
 	}
 	for _, n := range names {
 		if validName(n) {
@@ -152,6 +156,9 @@ func (b *bufferWriter) Write(p []byte) (int, error) {
 	}
 	return b.buf.Write(p)
 }
+
+// Flush is a no-op: the body is read once the sub-request returns.
+func (b *bufferWriter) Flush() {}
 
 func (b *bufferWriter) statusCode() int {
 	if b.status == 0 {

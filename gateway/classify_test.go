@@ -106,8 +106,8 @@ func TestClassifyMount(t *testing.T) {
 	}{
 		{uri: "/v2/dst/blobs/uploads/?mount=" + testDigest + "&from=src/lib", from: "src/lib", ref: testDigest, access: 2},
 		{uri: "/v2/dst/blobs/uploads/?from=src&mount=" + testDigest, from: "src", ref: testDigest, access: 2},
-		{uri: "/v2/dst/blobs/uploads/?mount=" + testDigest, access: 1},        // no from: not a mount (stripped later)
-		{uri: "/v2/dst/blobs/uploads/?from=src", access: 1},                   // no mount: likewise
+		{uri: "/v2/dst/blobs/uploads/?mount=" + testDigest, access: 1}, // no from: not a mount (stripped later)
+		{uri: "/v2/dst/blobs/uploads/?from=src", access: 1},            // no mount: likewise
 		{uri: "/v2/dst/blobs/uploads/?mount=sha256:zz&from=src", code: errcode.DigestInvalid},
 		{uri: "/v2/dst/blobs/uploads/?mount=" + testDigest + "&from=Src", code: errcode.NameInvalid},
 		{uri: "/v2/dst/blobs/uploads/?mount=" + testDigest + "&from=a&from=b", code: errcode.NameInvalid},

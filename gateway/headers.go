@@ -16,9 +16,13 @@ const (
 // backend never sees them.
 var credentialHeaders = [...]string{"Authorization", "Proxy-Authorization", "Cookie"}
 
-// forwardingHeaders are what a client may send to pose as a proxy; they are dropped and
-// set again from the RequestScope.
-var forwardingHeaders = [...]string{"Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Real-Ip"}
+// forwardingHeaders are what a client may send to pose as a proxy or to rewrite the URL a
+// backend framework reads; they are dropped, and the X-Forwarded-* ones set again from the
+// RequestScope.
+var forwardingHeaders = [...]string{
+	"Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Forwarded-Port",
+	"X-Forwarded-Prefix", "X-Forwarded-Server", "X-Forwarded-Ssl", "X-Real-Ip", "X-Original-Url", "X-Rewrite-Url",
+}
 
 // prepareOutbound strips the client's credentials and forwarding headers from h and sets
 // X-Forwarded-For/-Proto/-Host and X-Request-Id from what the gateway established for the
@@ -48,10 +52,10 @@ func prepareOutbound(h http.Header, s *RequestScope) {
 // for, then the peer.
 func (s *RequestScope) forwardedFor() string {
 	if len(s.viaProxy) == 0 {
-		if s.peer.IsValid() {
-			return s.peer.String()
+		if s.peer == s.clientIP {
+			return s.clientStr
 		}
-		return ""
+		return addrString(s.peer)
 	}
 	var b strings.Builder
 	for _, a := range s.viaProxy {

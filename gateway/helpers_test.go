@@ -6,7 +6,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -143,7 +142,3 @@ func errorCode(body string) string {
 	rest := body[i+len(`"code":"`):]
 	return rest[:strings.IndexByte(rest, '"')]
 }
-
-type netipPrefix = netip.Prefix
-
-func mustPrefix(s string) netip.Prefix { return netip.MustParsePrefix(s) }

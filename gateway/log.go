@@ -24,7 +24,7 @@ func (g *gateway) accessLog(next http.Handler) http.Handler {
 			rt := s.route
 			attrs := []slog.Attr{
 				slog.String("request_id", s.id),
-				slog.String("client_ip", addrString(s.clientIP)),
+				slog.String("client_ip", s.clientStr),
 				slog.String("principal", principalName(s)),
 				slog.String("method", r.Method),
 				slog.String("path", logPath(r.URL.Path)),

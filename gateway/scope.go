@@ -15,6 +15,7 @@ type RequestScope struct {
 	id        string
 	start     time.Time
 	clientIP  netip.Addr
+	clientStr string // clientIP as text, computed once for the policy input and the log
 	peer      netip.Addr
 	viaProxy  []netip.Addr // X-Forwarded-For entries accepted from a trusted peer
 	proto     string
@@ -28,6 +29,7 @@ type RequestScope struct {
 	status    int
 	bytesIn   int64
 	bytesOut  int64
+	rec       recorder // the response writer wrapper, allocated with the scope
 }
 
 type scopeKey struct{}

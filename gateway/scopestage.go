@@ -16,6 +16,7 @@ func (g *gateway) newScope(next http.Handler) http.Handler {
 		s.peer = parsePeer(r.RemoteAddr)
 		trusted := s.peer.IsValid() && g.trusted.contains(s.peer)
 		s.clientIP, s.viaProxy = resolveClient(s.peer, r.Header.Values("X-Forwarded-For"), g.trusted)
+		s.clientStr = addrString(s.clientIP)
 		s.proto = forwardedProto(r, g.tls, trusted)
 		s.host = forwardedHost(r, trusted)
 		if id := r.Header.Get(headerRequestID); trusted && validRequestID(id) {
@@ -28,6 +29,7 @@ func (g *gateway) newScope(next http.Handler) http.Handler {
 		if r.Body != nil && r.Body != http.NoBody {
 			r.Body = &countingBody{ReadCloser: r.Body, s: s}
 		}
-		next.ServeHTTP(&recorder{ResponseWriter: w, s: s}, r)
+		s.rec = recorder{ResponseWriter: w, s: s}
+		next.ServeHTTP(&s.rec, r)
 	})
 }

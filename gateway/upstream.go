@@ -130,12 +130,10 @@ func (up *upstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // gateway may have stripped mount and from), and headers from prepareOutbound.
 func (up *upstream) rewrite(pr *httputil.ProxyRequest) {
 	s := ScopeFrom(pr.In.Context())
-	pr.Out.URL.Scheme = up.target.Scheme
-	pr.Out.URL.Host = up.target.Host
+	pr.SetURL(up.target) // scheme, host, Host header; query kept (the target has none)
+	// SetURL joins paths its own way; the outbound path is exactly the judged one.
 	pr.Out.URL.Path = up.target.Path + pr.In.URL.Path
 	pr.Out.URL.RawPath = ""
-	pr.Out.URL.RawQuery = pr.In.URL.RawQuery
-	pr.Out.Host = ""
 	prepareOutbound(pr.Out.Header, s)
 	if s == nil {
 		pr.SetXForwarded()

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -277,6 +278,40 @@ func TestCacheKeyDistinguishesFields(t *testing.T) {
 		v(&in)
 		if k, _ := b.cacheKey(in); k == k0 {
 			t.Errorf("variant %d has the same key as the base input", i)
+		}
+	}
+}
+
+// TestConcurrentAuthorize runs decisions from many goroutines against one engine (run
+// with -race): the prepared query and the cache are shared.
+func TestConcurrentAuthorize(t *testing.T) {
+	e, err := Default(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 8)
+	for g := range 8 {
+		go func() {
+			for i := range 200 {
+				in := access.Input{
+					Principal: access.Principal{Name: "alice", Method: access.MethodBasic},
+					Access:    []access.Resource{repo("alice/"+string(rune('a'+(g+i)%26)), "pull", "push")},
+				}
+				d, err := e.Authorize(t.Context(), in)
+				if err == nil && !d.AllowsAll(in.Access) {
+					err = errors.New("own namespace denied")
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
 		}
 	}
 }

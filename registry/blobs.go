@@ -15,10 +15,15 @@ var (
 	errBlobUnknown   = errcode.New(errcode.BlobUnknown, "blob unknown to registry")
 )
 
-// blobInRepo reports whether repository name may serve blob d: it is linked as a layer
-// or as a manifest revision (registry:2 links manifests there), and its data exists.
+// linkedInRepo reports whether repository name links blob d, as a layer or as a
+// manifest revision (registry:2 serves manifests as blobs of their repository too).
+func (reg *Registry) linkedInRepo(name string, d digest) bool {
+	return linkExists(reg.fs.layerLinkDir(name, d), d) || linkExists(reg.fs.revisionLinkDir(name, d), d)
+}
+
+// blobInRepo reports whether name links d and d's data exists.
 func (reg *Registry) blobInRepo(name string, d digest) bool {
-	if !linkExists(reg.fs.layerLinkDir(name, d), d) && !linkExists(reg.fs.revisionLinkDir(name, d), d) {
+	if !reg.linkedInRepo(name, d) {
 		return false
 	}
 	_, err := os.Stat(reg.fs.blobData(d))
@@ -33,7 +38,7 @@ func (reg *Registry) serveBlob(w http.ResponseWriter, r *http.Request, rt Route)
 	if r.Method == http.MethodDelete {
 		return reg.deleteBlob(w, rt.Name, d)
 	}
-	if !reg.blobInRepo(rt.Name, d) {
+	if !reg.linkedInRepo(rt.Name, d) {
 		return errBlobUnknown
 	}
 	f, err := os.Open(reg.fs.blobData(d))

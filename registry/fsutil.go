@@ -43,8 +43,12 @@ func writeFileAtomic(path string, b []byte) error {
 	return nil
 }
 
-// writeLink writes a registry:2 link file "<dir>/link" holding d.
+// writeLink writes a registry:2 link file "<dir>/link" holding d, unless it already
+// does (a re-push then costs a read, not an fsync).
 func writeLink(dir string, d digest) error {
+	if linkExists(dir, d) {
+		return nil
+	}
 	return writeFileAtomic(filepath.Join(dir, "link"), []byte(d.String()))
 }
 

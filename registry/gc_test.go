@@ -44,6 +44,11 @@ func TestGC(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(fresh, "startedat"), []byte(now.UTC().Format(time.RFC3339)), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// A temporary file a crash left behind.
+	tmp := filepath.Join(root, "docker/registry/v2/repositories/r/_manifests/tags/keep/current/.tmp-123")
+	if err := os.WriteFile(tmp, []byte("partial"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	srv.Close()
 
 	wantRemoved := []string{goneD, sha256Of([]byte("gone-layer")), orphan}
@@ -72,7 +77,10 @@ func TestGC(t *testing.T) {
 			t.Errorf("GC kept %s", d)
 		}
 	}
-	if rep.BytesRemoved <= 0 || rep.UploadBytesRemoved != int64(len("partial")) || rep.Manifests != 3 {
+	if _, err := os.Stat(tmp); err == nil {
+		t.Errorf("stale temporary file kept")
+	}
+	if rep.BytesRemoved <= 0 || rep.UploadBytesRemoved != int64(len("partial")) || rep.Manifests != 3 || rep.TempFilesRemoved != 1 {
 		t.Errorf("report %+v", rep)
 	}
 	// Everything still referenced is still served.
@@ -127,4 +135,44 @@ func blobFileExists(root, ds string) bool {
 	}
 	_, err := os.Stat(newLayout(root).blobData(d))
 	return err == nil
+}
+
+// TestGCRemoveUntagged: with RemoveUntagged only what tags reach (through index
+// children and referrers) survives.
+func TestGCRemoveUntagged(t *testing.T) {
+	root := t.TempDir()
+	srv := httptest.NewServer(newTestRegistryAt(t, root))
+	tagged := imageManifest(t, srv, "r", nil, []byte("tagged-layer"))
+	putManifest(t, srv, "r", "v1", tagged)
+	untagged := imageManifest(t, srv, "r", nil, []byte("untagged-layer"))
+	putManifest(t, srv, "r", sha256Of(untagged), untagged)
+	child := imageManifest(t, srv, "r", nil, []byte("child-layer"))
+	putManifest(t, srv, "r", sha256Of(child), child)
+	idx := []byte(`{"schemaVersion":2,"mediaType":"` + mtOCIIndex + `","manifests":[{"mediaType":"` + mtOCIManifest + `","digest":"` + sha256Of(child) + `","size":1}]}`)
+	if resp, body := do(t, srv, "PUT", "/v2/r/manifests/multi", map[string]string{"Content-Type": mtOCIIndex}, idx); resp.StatusCode != 201 {
+		t.Fatalf("index PUT = %d %s", resp.StatusCode, body)
+	}
+	sig := imageManifest(t, srv, "r", map[string]any{
+		"subject": map[string]any{"mediaType": mtOCIManifest, "digest": sha256Of(tagged), "size": len(tagged)},
+	}, []byte("sig-layer"))
+	putManifest(t, srv, "r", sha256Of(sig), sig)
+	srv.Close()
+
+	rep, err := GC(t.Context(), root, GCOptions{RemoveUntagged: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.ManifestsRemoved != 1 || rep.Manifests != 4 || rep.BlobsRemoved != 2 {
+		t.Fatalf("report %+v: want 1 manifest and 2 blobs (manifest, layer) removed, 4 manifests kept", rep)
+	}
+	for _, b := range [][]byte{untagged, []byte("untagged-layer")} {
+		if blobFileExists(root, sha256Of(b)) {
+			t.Errorf("untagged content %q kept", b[:min(len(b), 20)])
+		}
+	}
+	for _, b := range [][]byte{tagged, child, idx, sig, []byte("tagged-layer"), []byte("child-layer"), []byte("sig-layer")} {
+		if !blobFileExists(root, sha256Of(b)) {
+			t.Errorf("reachable content %q removed", b[:min(len(b), 20)])
+		}
+	}
 }

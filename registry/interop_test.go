@@ -19,17 +19,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
-// startDockerRegistry runs Debian's docker-registry (distribution 2.8) on root and
-// returns its host:port. It is stopped when the test ends.
-func startDockerRegistry(t *testing.T, root string) string {
+// registry2Config writes a docker-registry config serving root on addr, deletes enabled.
+func registry2Config(t *testing.T, root, addr string) string {
 	t.Helper()
-	bin := needTool(t, "docker-registry")
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
 	cfg := fmt.Sprintf(`version: 0.1
 log:
   level: error
@@ -45,7 +37,21 @@ http:
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "serve", cfgPath)
+	return cfgPath
+}
+
+// startDockerRegistry runs Debian's docker-registry (distribution 2.8) on root and
+// returns its host:port. It is stopped when the test ends.
+func startDockerRegistry(t *testing.T, root string) string {
+	t.Helper()
+	bin := needTool(t, "docker-registry")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	cmd := exec.Command(bin, "serve", registry2Config(t, root, addr))
 	var logs bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
@@ -180,6 +186,50 @@ func TestInteropRegistry2(t *testing.T) {
 			t.Fatalf("GC on registry:2 data: %+v, want 5 blobs kept (manifest, config, 3 layers), none removed", rep)
 		}
 	})
+}
+
+// TestRegistry2GarbageCollectOnOurLayout runs registry:2's own garbage-collect over data
+// we wrote, including our referrers index and a manifest deleted by digest: it must run
+// cleanly, reclaim the deleted image's blobs and keep the rest servable.
+func TestRegistry2GarbageCollectOnOurLayout(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs docker-registry; skipped in -short mode")
+	}
+	bin := needTool(t, "docker-registry")
+	root := t.TempDir()
+	srv := httptest.NewServer(newTestRegistryAt(t, root))
+	host := strings.TrimPrefix(srv.URL, "http://")
+	keep := pushRandom(t, host, "team/app", "keep")
+	gone := pushRandom(t, host, "team/app", "gone")
+	keepD, _ := keep.Digest()
+	sig := imageManifest(t, srv, "team/app", map[string]any{
+		"artifactType": "application/vnd.example.sig",
+		"subject":      map[string]any{"mediaType": "application/vnd.docker.distribution.manifest.v2+json", "digest": keepD.String(), "size": 1},
+	}, []byte("signature"))
+	putManifest(t, srv, "team/app", "sig", sig)
+	goneD, _ := gone.Digest()
+	if resp, _ := do(t, srv, "DELETE", "/v2/team/app/manifests/"+goneD.String(), nil, nil); resp.StatusCode != 202 {
+		t.Fatalf("DELETE = %d", resp.StatusCode)
+	}
+	srv.Close()
+
+	out, err := exec.CommandContext(t.Context(), bin, "garbage-collect", registry2Config(t, root, "127.0.0.1:0")).CombinedOutput()
+	if err != nil {
+		t.Fatalf("docker-registry garbage-collect: %v\n%s", err, out)
+	}
+	goneLayers, _ := gone.Layers()
+	for _, l := range goneLayers {
+		d, _ := l.Digest()
+		if blobFileExists(root, d.String()) {
+			t.Errorf("registry:2 GC kept deleted image's layer %s", d)
+		}
+	}
+	srv2 := httptest.NewServer(newTestRegistryAt(t, root))
+	defer srv2.Close()
+	checkPulled(t, strings.TrimPrefix(srv2.URL, "http://"), "team/app", "keep", keep)
+	if resp, body := do(t, srv2, "GET", "/v2/team/app/referrers/"+keepD.String(), nil, nil); resp.StatusCode != 200 || !strings.Contains(string(body), sha256Of(sig)) {
+		t.Errorf("referrers after registry:2 GC: %d %s", resp.StatusCode, body)
+	}
 }
 
 func checkCatalogAndTags(t *testing.T, host, repo, tag string) {

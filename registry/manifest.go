@@ -64,6 +64,28 @@ func mediaTypeOf(m *manifest) string {
 	return mtOCIManifest
 }
 
+// storedMediaType is the Content-Type of stored manifest bytes, read leniently: a
+// registry:2 data directory may hold what we would refuse today (Docker schema 1).
+func storedMediaType(body []byte) string {
+	var m struct {
+		manifest
+		Signatures json.RawMessage `json:"signatures"`
+	}
+	if json.Unmarshal(body, &m) != nil {
+		return "application/octet-stream"
+	}
+	if m.MediaType != "" {
+		return m.MediaType
+	}
+	if m.SchemaVersion == 1 {
+		if m.Signatures != nil {
+			return "application/vnd.docker.distribution.manifest.v1+prettyjws"
+		}
+		return "application/vnd.docker.distribution.manifest.v1+json"
+	}
+	return mediaTypeOf(&m.manifest)
+}
+
 func errManifestInvalid(msg string) *errcode.Error {
 	return errcode.New(errcode.ManifestInvalid, msg)
 }

@@ -31,12 +31,8 @@ func (reg *Registry) serveManifest(w http.ResponseWriter, r *http.Request, rt Ro
 	if err != nil {
 		return fmt.Errorf("reading manifest %s: %w", d, err)
 	}
-	m, err := parseManifest(body, "")
-	if err != nil {
-		return fmt.Errorf("stored manifest %s in %s: %w", d, rt.Name, err)
-	}
 	h := w.Header()
-	h.Set("Content-Type", mediaTypeOf(m))
+	h.Set("Content-Type", storedMediaType(body))
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	h.Set("Docker-Content-Digest", d.String())
 	h.Set("ETag", `"`+d.String()+`"`)
@@ -118,6 +114,11 @@ func (reg *Registry) putManifest(w http.ResponseWriter, r *http.Request, rt Rout
 		return err
 	}
 	h := w.Header()
+	if !isTag(rt.Reference) {
+		for _, t := range tags { // the spec's answer to ?tag=: one OCI-Tag per tag applied
+			h.Add("OCI-Tag", t)
+		}
+	}
 	if m.Subject != nil {
 		h.Set("OCI-Subject", m.Subject.Digest)
 	}

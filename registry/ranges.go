@@ -27,7 +27,6 @@ func parseRange(h string, size int64) (byteRange, rangeResult) {
 	if !ok || strings.Contains(spec, ",") {
 		return byteRange{}, rangeNone
 	}
-	spec = strings.TrimSpace(spec)
 	first, last, ok := strings.Cut(spec, "-")
 	if !ok {
 		return byteRange{}, rangeNone
@@ -85,9 +84,10 @@ func parseContentRange(h string) (br byteRange, ok bool) {
 	return byteRange{start, end}, true
 }
 
-// parseDecimal reads a non-negative decimal of at most 18 digits (so it fits an int64).
+// parseDecimal reads a non-negative decimal that fits an int64; signs and spaces are not
+// allowed.
 func parseDecimal(s string) (int64, bool) {
-	if s == "" || len(s) > 18 {
+	if s == "" {
 		return 0, false
 	}
 	for i := 0; i < len(s); i++ {

@@ -3,11 +3,9 @@ package registry
 import (
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"log/slog"
 	"net/http"
 	"os"
-	"sync"
 
 	"github.com/portcullis/portcullis/errcode"
 )
@@ -29,7 +27,7 @@ type Registry struct {
 	fs          layout
 	log         *slog.Logger
 	maxManifest int64
-	locks       [64]sync.Mutex // upload sessions, striped by id
+	sessions    keyedMutex // one request at a time per upload session
 }
 
 var _ http.Handler = (*Registry)(nil)
@@ -106,11 +104,4 @@ func (reg *Registry) writeError(w http.ResponseWriter, r *http.Request, err erro
 			"method", r.Method, "path", r.URL.Path, "error", err)
 	}
 	errcode.Write(w, r, e)
-}
-
-// uploadLock returns the mutex serialising requests on one upload session.
-func (reg *Registry) uploadLock(id string) *sync.Mutex {
-	h := fnv.New32a()
-	_, _ = h.Write([]byte(id))
-	return &reg.locks[h.Sum32()%uint32(len(reg.locks))]
 }

@@ -70,9 +70,7 @@ func (reg *Registry) monolithic(w http.ResponseWriter, r *http.Request, name str
 // serveUpload serves one session: GET status, PATCH a chunk, PUT to finish, DELETE to
 // cancel. Requests on one session are serialised.
 func (reg *Registry) serveUpload(w http.ResponseWriter, r *http.Request, rt Route) error {
-	mu := reg.uploadLock(rt.UploadID)
-	mu.Lock()
-	defer mu.Unlock()
+	defer reg.sessions.lock(rt.Name + "/" + rt.UploadID)()
 	if r.Method == http.MethodDelete {
 		dir := reg.fs.uploadDir(rt.Name, rt.UploadID)
 		if _, err := os.Stat(dir); err != nil {

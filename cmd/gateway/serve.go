@@ -204,6 +204,15 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 		}()
 	}
 	announce(cfg, ln.Addr(), tlsSetup, logger)
+	if tlsSetup != nil && tlsSetup.prefetch != nil {
+		go func() {
+			if err := tlsSetup.prefetch(runCtx); err != nil {
+				logger.Error("ACME: could not obtain a certificate yet; clients will trigger another attempt", "err", err)
+				return
+			}
+			logger.Info("ACME certificate ready", "not_after", tlsSetup.notAfter().Format(time.RFC3339))
+		}()
+	}
 
 	select {
 	case <-ctx.Done():

@@ -20,6 +20,7 @@ type tlsSetup struct {
 	reloader    *reloader                                // tls=files: watches the files
 	httpHandler func(fallback http.Handler) http.Handler // tls=acme: answers HTTP-01
 	caFile      string                                   // tls=self-signed: what clients trust
+	prefetch    func(ctx context.Context) error          // tls=acme: obtain certificates once listening
 }
 
 // buildTLS returns nil for tls=off.
@@ -70,7 +71,7 @@ func buildTLS(cfg config.Config, logger *slog.Logger) (*tlsSetup, error) {
 		}
 		opts.ExtraNextProtos = a.NextProtos()
 		s.config = certs.ServerConfig(a.GetCertificate, opts)
-		s.notAfter, s.httpHandler = a.NotAfter, a.HTTPHandler
+		s.notAfter, s.httpHandler, s.prefetch = a.NotAfter, a.HTTPHandler, a.Prefetch
 	}
 	if na := s.notAfter(); !na.IsZero() {
 		logger.Info("serving certificate", "not_after", na.Format(time.RFC3339), "expires_in", time.Until(na).Round(time.Hour).String())

@@ -1,0 +1,158 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func runCmd(t *testing.T, stdin string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(t.Context(), args, strings.NewReader(stdin), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestSubcommands(t *testing.T) {
+	dir := t.TempDir()
+	hp := filepath.Join(dir, "htpasswd")
+	cases := []struct {
+		name     string
+		stdin    string
+		args     []string
+		code     int
+		contains string
+	}{
+		{"version", "", []string{"version"}, 0, "portcullis gateway"},
+		{"help", "", []string{"help"}, 0, "gateway passwd"},
+		{"unknown", "", []string{"frobnicate"}, 2, "unknown command"},
+		{"passwd creates", "s3cret\n", []string{"passwd", "--cost", "4", hp, "alice"}, 0, "password for alice set"},
+		{"passwd usage", "", []string{"passwd", hp}, 2, "usage"},
+		{"passwd empty", "\n", []string{"passwd", hp, "bob"}, 1, "empty password"},
+		{"passwd bad user", "x\n", []string{"passwd", hp, "a:b"}, 1, ""},
+		{"check ok", "", []string{"check", "--data", dir, "--htpasswd", hp}, 0, "configuration OK"},
+		{"check lists every problem", "", []string{"check", "--listen", "nope", "--tls", "bogus", "--log-format", "xml", "--upstream", "ftp://x"}, 1, "listen:"},
+		{"serve bad flag", "", []string{"serve", "--no-such-flag"}, 2, "no-such-flag"},
+		{"serve bad config", "", []string{"serve", "--tls", "files"}, 1, "tls_cert"},
+		{"gc on empty data", "", []string{"gc", "--data", dir}, 0, "dry run"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			code, out, errs := runCmd(t, tc.stdin, tc.args...)
+			if code != tc.code || !strings.Contains(out+errs, tc.contains) {
+				t.Fatalf("exit %d (want %d)\nstdout: %s\nstderr: %s\nwant text %q", code, tc.code, out, errs, tc.contains)
+			}
+		})
+	}
+	t.Run("check names every key", func(t *testing.T) {
+		_, _, errs := runCmd(t, "", "check", "--listen", "nope", "--tls", "bogus", "--log-format", "xml", "--upstream", "ftp://x")
+		for _, k := range []string{"listen:", "tls:", "log_format:", "upstream:"} {
+			if !strings.Contains(errs, k) {
+				t.Errorf("check output lacks %s:\n%s", k, errs)
+			}
+		}
+	})
+	t.Run("check loads the policy", func(t *testing.T) {
+		bad := filepath.Join(dir, "bad.rego")
+		os.WriteFile(bad, []byte("package portcullis.authz\n\ngranted contains x if {\n"), 0o600)
+		code, _, errs := runCmd(t, "", "check", "--data", dir, "--htpasswd", hp, "--policy", bad)
+		if code != 1 || !strings.Contains(errs, "policy") {
+			t.Fatalf("exit %d, stderr:\n%s", code, errs)
+		}
+	})
+}
+
+// syncBuffer is a bytes.Buffer safe for the server goroutine's log writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// TestServeDefaults runs `gateway serve` with nothing but a data directory and a port:
+// the admin password is printed once, the CA is written, /v2/ wants a login and accepts
+// the printed password over TLS verified against the printed CA, and the server stops
+// cleanly when its context ends.
+func TestServeDefaults(t *testing.T) {
+	dir := t.TempDir()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+
+	ctx, cancel := context.WithCancel(t.Context())
+	var logs syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"--listen", addr, "--data", dir}, strings.NewReader(""), &logs, &logs)
+	}()
+
+	caFile := filepath.Join(dir, "certs", "ca.crt")
+	var client *http.Client
+	deadline := time.Now().Add(30 * time.Second)
+	for client == nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("gateway did not come up; log:\n%s", logs.String())
+		}
+		if pem, err := os.ReadFile(caFile); err == nil && strings.Contains(logs.String(), "ready") {
+			pool := x509.NewCertPool()
+			pool.AppendCertsFromPEM(pem)
+			client = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	m := regexp.MustCompile(`password=(\S+)`).FindStringSubmatch(logs.String())
+	if m == nil {
+		t.Fatalf("no admin password in the log:\n%s", logs.String())
+	}
+	url := "https://" + addr + "/v2/"
+	resp, err := client.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 401 || !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Basic ") {
+		t.Fatalf("anonymous /v2/: %d %v", resp.StatusCode, resp.Header)
+	}
+	req, _ := http.NewRequest("GET", url, nil)
+	req.SetBasicAuth("admin", m[1])
+	resp, err = client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Strict-Transport-Security") == "" {
+		t.Fatalf("admin /v2/: %d %v", resp.StatusCode, resp.Header)
+	}
+	if strings.Count(logs.String(), m[1]) != 1 {
+		t.Errorf("the password appears more than once in the log")
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("serve exited %d; log:\n%s", code, logs.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("serve did not stop after its context ended")
+	}
+}

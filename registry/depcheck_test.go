@@ -1,0 +1,28 @@
+package registry
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// TestDeps holds the package's wall (like ggcr's pkg/registry depcheck): the bundled
+// registry builds on the standard library and errcode only, so it never drags in
+// tracing, Redis clients or global loggers.
+func TestDeps(t *testing.T) {
+	goBin := needTool(t, "go")
+	out, err := exec.CommandContext(t.Context(), goBin, "list", "-deps",
+		"-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	allowed := map[string]bool{
+		"github.com/portcullis/portcullis/registry": true,
+		"github.com/portcullis/portcullis/errcode":  true,
+	}
+	for _, p := range strings.Fields(string(out)) {
+		if !allowed[p] {
+			t.Errorf("registry depends on %s; only the standard library and errcode are allowed", p)
+		}
+	}
+}

@@ -1,0 +1,44 @@
+package registry_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"strings"
+
+	"github.com/portcullis/portcullis/registry"
+)
+
+func ExampleParseRoute() {
+	for _, p := range []string{
+		"/v2/team/app/manifests/v1",
+		"/v2/team/app/blobs/uploads/",
+		"/v2/team/App/tags/list",
+	} {
+		rt, err := registry.ParseRoute(http.MethodGet, &url.URL{Path: p})
+		fmt.Printf("%s: %+v %v\n", p, rt, err)
+	}
+	// Output:
+	// /v2/team/app/manifests/v1: {Kind:manifest Name:team/app Reference:v1 UploadID:} <nil>
+	// /v2/team/app/blobs/uploads/: {Kind:uploads Name:team/app Reference: UploadID:} UNSUPPORTED: method GET not allowed on uploads
+	// /v2/team/App/tags/list: {Kind: Name: Reference: UploadID:} NAME_INVALID: invalid repository name
+}
+
+func ExampleGC() {
+	root, _ := os.MkdirTemp("", "registry")
+	defer os.RemoveAll(root)
+	reg, _ := registry.New(registry.Options{Root: root})
+	srv := httptest.NewServer(reg)
+	resp, _ := http.Post(srv.URL+"/v2/app/blobs/uploads/?digest=sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824",
+		"application/octet-stream", strings.NewReader("hello"))
+	resp.Body.Close()
+	srv.Close() // GC runs while nothing serves the directory
+
+	// A blob no manifest references is garbage.
+	rep, err := registry.GC(context.Background(), root, registry.GCOptions{DryRun: true})
+	fmt.Println(rep.BlobsRemoved, rep.BytesRemoved, err)
+	// Output: 1 5 <nil>
+}
