@@ -60,11 +60,7 @@ func TestDefaults(t *testing.T) {
 	data := t.TempDir()
 	g := startGateway(t, data) // only --listen and --data
 
-	pws := printedPasswords(g.Log())
-	if len(pws) != 1 {
-		t.Fatalf("found %d passwords in the first start's log, want exactly 1:\n%s", len(pws), g.Log())
-	}
-	pass := pws[0]
+	pass := passwordFrom(t, g)
 	if code := status(t, g.Client, g.URL+"/v2/", "admin", pass); code != http.StatusOK {
 		t.Fatalf("GET /v2/ as admin with the printed password: %d, want 200", code)
 	}
@@ -74,7 +70,7 @@ func TestDefaults(t *testing.T) {
 		d := newDocker(t, g)
 		d.run(pass, "login", g.Host, "-u", "admin", "--password-stdin")
 		d.run("", "pull", g.Host+"/admin/first:1")
-		t.Cleanup(func() { tryCmd(t, "", d.bin, "rmi", "-f", g.Host+"/admin/first:1") })
+		t.Cleanup(func() { cleanupCmd(d.bin, "rmi", "-f", g.Host+"/admin/first:1") })
 		d.run("", "logout", g.Host)
 	})
 
@@ -140,4 +136,28 @@ func TestCLI(t *testing.T) {
 	if !strings.Contains(out, "ca.crt") && !strings.Contains(out, "BEGIN CERTIFICATE") {
 		t.Errorf("gateway ca output names neither ca.crt nor a certificate:\n%s", out)
 	}
+}
+
+func TestDefaultsJSONLog(t *testing.T) {
+	t.Parallel()
+	g := startGateway(t, t.TempDir(), "--log-format", "json")
+	g.pushGGCR(t, "admin/json:1", "admin", passwordFrom(t, g), 1)
+	for line := range strings.Lines(g.Log()) {
+		if strings.HasPrefix(line, "=== gateway ") { // the harness's own header
+			continue
+		}
+		if !json.Valid([]byte(line)) {
+			t.Errorf("--log-format json wrote a line that is not JSON: %q", line)
+		}
+	}
+}
+
+// passwordFrom returns the one admin password the gateway printed.
+func passwordFrom(t *testing.T, g *gateway) string {
+	t.Helper()
+	pws := printedPasswords(g.Log())
+	if len(pws) != 1 {
+		t.Fatalf("found %d passwords in the log, want exactly 1:\n%s", len(pws), g.Log())
+	}
+	return pws[0]
 }

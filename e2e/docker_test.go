@@ -77,7 +77,7 @@ func (d *docker) importScratch(ref string) {
 		d.t.Fatal(err)
 	}
 	d.run("", "import", file, ref)
-	d.t.Cleanup(func() { tryCmd(d.t, "", d.bin, "rmi", "-f", ref) })
+	d.t.Cleanup(func() { cleanupCmd(d.bin, "rmi", "-f", ref) })
 }
 
 func TestDocker(t *testing.T) {

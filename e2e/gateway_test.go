@@ -271,3 +271,11 @@ func tryCmd(t *testing.T, stdin string, name string, args ...string) (stdout, st
 	}
 	return out.String(), errb.String(), err
 }
+
+// cleanupCmd runs a command from a Cleanup function, where t.Context() is already
+// cancelled, and ignores its outcome.
+func cleanupCmd(name string, args ...string) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	exec.CommandContext(ctx, name, args...).Run()
+}

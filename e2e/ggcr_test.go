@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"net"
 	"net/http"
@@ -61,7 +62,8 @@ func (g *gateway) pushGGCR(t *testing.T, ref, user, pass string, layers int) str
 
 func TestGoContainerRegistry(t *testing.T) {
 	t.Parallel()
-	g := startGateway(t, t.TempDir(), authFlags(t)...)
+	// Debug logging, so the check that no credential reaches the log sees the most.
+	g := startGateway(t, t.TempDir(), append(authFlags(t), "--log-level", "debug")...)
 	opts := g.ggcrOptions(t, adminUser, adminPass)
 	ref := g.ggcrRef(t, adminUser+"/ggcr:1")
 
@@ -136,9 +138,17 @@ func TestGoContainerRegistry(t *testing.T) {
 		if resp.StatusCode != http.StatusUnauthorized {
 			t.Errorf("GET /v2/ with a wrong password: status %d, want 401", resp.StatusCode)
 		}
-		err = remote.Write(g.ggcrRef(t, adminUser+"/ggcr:2"), randomImage(t, 1), g.ggcrOptions(t, adminUser, "wrong")...)
+		err = remote.Write(g.ggcrRef(t, adminUser+"/ggcr:2"), randomImage(t, 1), g.ggcrOptions(t, adminUser, adminPass+"x")...)
 		if !errors.As(err, &terr) || terr.StatusCode != http.StatusUnauthorized {
 			t.Errorf("remote.Write with a wrong password: %v, want 401", err)
+		}
+	})
+	t.Run("no credentials in the log", func(t *testing.T) {
+		basic := base64.StdEncoding.EncodeToString([]byte(adminUser + ":" + adminPass))
+		for _, secret := range []string{adminPass, basic} {
+			if strings.Contains(g.Log(), secret) {
+				t.Errorf("the gateway log contains a credential (%q)", secret)
+			}
 		}
 	})
 	t.Run("right password", func(t *testing.T) {

@@ -34,7 +34,7 @@ func newPodman(t *testing.T, g *gateway, user, pass string) *podman {
 	}
 	t.Cleanup(func() {
 		// Images only: `system reset` would also prune networks, which are machine-wide.
-		tryCmd(t, "", p.bin, append(p.global, "rmi", "--all", "--force")...)
+		cleanupCmd(p.bin, append(p.global, "rmi", "--all", "--force")...)
 	})
 	p.run(pass, "login", "--cert-dir", p.certDir, "--authfile", p.authFile, "-u", user, "--password-stdin", g.Host)
 	return p

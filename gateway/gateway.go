@@ -19,7 +19,7 @@ type gateway struct {
 	basicChallenge string
 	trusted        trustedProxies
 	tls            bool
-	clock          func() time.Time
+	now            func() time.Time // Config.Now, time.Now by default
 }
 
 // New validates cfg and returns the handler for the whole server: the registry API under
@@ -41,10 +41,10 @@ func New(cfg Config) (http.Handler, error) {
 		basicChallenge: `Basic realm="` + realm + `"`,
 		trusted:        trustedProxies(cfg.TrustedProxies),
 		tls:            cfg.TLS,
-		clock:          cfg.Now,
+		now:            cfg.Now,
 	}
-	if g.clock == nil {
-		g.clock = time.Now
+	if g.now == nil {
+		g.now = time.Now
 	}
 	// The pipeline, outermost first (STYLE.md section 2).
 	return chain(http.HandlerFunc(g.dispatch),

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
-	"time"
 )
 
 // accessLog writes one Info line per request from the RequestScope, then hands the scope
@@ -73,6 +72,3 @@ func logPath(p string) string {
 	}
 	return p
 }
-
-// now is the injected clock (Config.Now), time.Now by default.
-func (g *gateway) now() time.Time { return g.clock() }

@@ -14,6 +14,7 @@ import (
 type RequestScope struct {
 	id        string
 	start     time.Time
+	method    string
 	clientIP  netip.Addr
 	clientStr string // clientIP as text, computed once for the policy input and the log
 	peer      netip.Addr
@@ -43,6 +44,9 @@ func ScopeFrom(ctx context.Context) *RequestScope {
 func withScope(ctx context.Context, s *RequestScope) context.Context {
 	return context.WithValue(ctx, scopeKey{}, s)
 }
+
+// Method is the request's HTTP method.
+func (s *RequestScope) Method() string { return s.method }
 
 // ID is the request id, also sent as X-Request-Id.
 func (s *RequestScope) ID() string { return s.id }

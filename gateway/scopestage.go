@@ -12,7 +12,7 @@ import (
 // trusted proxies) so every later stage, the log and the backend see the same values.
 func (g *gateway) newScope(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s := &RequestScope{start: g.now(), principal: access.Anonymous()}
+		s := &RequestScope{start: g.now(), method: r.Method, principal: access.Anonymous()}
 		s.peer = parsePeer(r.RemoteAddr)
 		trusted := s.peer.IsValid() && g.trusted.contains(s.peer)
 		s.clientIP, s.viaProxy = resolveClient(s.peer, r.Header.Values("X-Forwarded-For"), g.trusted)

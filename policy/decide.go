@@ -33,8 +33,12 @@ func readAnswer(b map[string]any) (answer, error) {
 	return a, nil
 }
 
-// only unwraps the [x | x := rule] comprehension: nil when the rule is undefined.
+// only unwraps the query's [rule] or [x | x := rule]: nil when the rule is undefined or
+// absent (not bound).
 func only(v any, rule string) (any, error) {
+	if v == nil {
+		return nil, nil
+	}
 	vs, ok := v.([]any)
 	if !ok || len(vs) > 1 {
 		return nil, fmt.Errorf("policy rule %s: unexpected result %T", rule, v)

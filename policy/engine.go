@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -20,11 +21,38 @@ const Package = "portcullis.authz"
 // DefaultCacheSize is the number of decisions an Engine keeps when Source.CacheSize is 0.
 const DefaultCacheSize = 4096
 
-// query reads the three answers; each comprehension is empty when its rule is undefined,
-// so an optional rule never makes the whole query undefined.
-const query = `granted := [x | x := data.portcullis.authz.granted]
-denied := [x | x := data.portcullis.authz.denied]
-reason := [x | x := data.portcullis.authz.reason]`
+// buildQuery reads the answers, each bound to an array of zero or one value. A rule that
+// may be undefined (a complete rule such as reason := ... if ...) is read through a
+// comprehension, so it cannot make the whole query undefined; a partial set rule is always
+// defined (the empty set) and is read directly, which is cheaper; an absent rule is not
+// read at all.
+func buildQuery(serving map[string]*ast.Module) string {
+	kinds := map[string][]ast.RuleKind{}
+	pkg := ast.MustParseRef("data." + Package)
+	for _, m := range serving {
+		if !m.Package.Path.Equal(pkg) {
+			continue
+		}
+		for _, r := range m.Rules {
+			ref := r.Head.Ref()
+			if v, ok := ref[0].Value.(ast.Var); ok {
+				kinds[string(v)] = append(kinds[string(v)], r.Head.RuleKind())
+			}
+		}
+	}
+	var parts []string
+	for _, name := range []string{"granted", "denied", "reason"} {
+		ks, ok := kinds[name]
+		switch {
+		case !ok:
+		case !slices.Contains(ks, ast.SingleValue):
+			parts = append(parts, fmt.Sprintf("%s := [data.%s.%s]", name, Package, name))
+		default:
+			parts = append(parts, fmt.Sprintf("%s := [x | x := data.%s.%s]", name, Package, name))
+		}
+	}
+	return strings.Join(parts, "\n")
+}
 
 // Source is a policy to compile.
 type Source struct {
@@ -67,7 +95,7 @@ func Compile(ctx context.Context, src Source) (*Engine, error) {
 		return nil, err
 	}
 	opts := []func(*rego.Rego){
-		rego.Query(query),
+		rego.Query(buildQuery(serving)),
 		rego.Store(inmem.NewFromObject(dataOrEmpty(src.Data))),
 		rego.SetRegoVersion(ast.RegoV1),
 	}

@@ -193,3 +193,80 @@ func TestReloaderRun(t *testing.T) {
 		t.Errorf("log lacks the broken file's location:\n%s", logs.String())
 	}
 }
+
+func TestReloaderRefusesPolicyFailingItsTests(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "p.rego"), policyFor("one"))
+	const test = "package portcullis.authz_test\n\nimport data.portcullis.authz\n\ntest_one if count(authz.granted) == 1\n"
+	writeFile(t, filepath.Join(dir, "p_test.rego"), test)
+	var logs syncBuffer
+	r, err := NewReloader(t.Context(), dir, slog.New(slog.NewJSONHandler(&logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A change that compiles but breaks the policy's own test (two grants, not one).
+	writeFile(t, filepath.Join(dir, "p.rego"), policyFor("one")+"\ngranted contains {\"type\": \"repository\", \"name\": \"two\", \"actions\": [\"pull\"]}\n")
+	err = r.Reload(t.Context())
+	if err == nil || !strings.Contains(err.Error(), "p_test.rego:5") {
+		t.Fatalf("Reload = %v, want the failing test's file:line", err)
+	}
+	if !allowsPull(t, r, "one") || allowsPull(t, r, "two") {
+		t.Error("a policy failing its tests was swapped in")
+	}
+	if !strings.Contains(logs.String(), `p_test.rego:5: data.portcullis.authz_test.test_one failed`) {
+		t.Errorf("log lacks the failing test:\n%s", logs.String())
+	}
+}
+
+// TestReloaderWatchModes covers a single policy file replaced by rename, as editors and
+// config-map updates do, under both file notifications and the polling fallback.
+func TestReloaderWatchModes(t *testing.T) {
+	for _, mode := range []string{"notify", "poll"} {
+		t.Run(mode, func(t *testing.T) {
+			dir := t.TempDir()
+			file := filepath.Join(dir, "policy.rego")
+			writeFile(t, file, policyFor("one"))
+			r, err := NewReloader(t.Context(), file, slog.New(slog.DiscardHandler))
+			if err != nil {
+				t.Fatal(err)
+			}
+			attempts := make(chan error, 64)
+			r.debounce, r.poll = 5*time.Millisecond, 5*time.Millisecond
+			r.onReload = func(err error) {
+				select {
+				case attempts <- err:
+				default:
+				}
+			}
+			ctx, cancel := context.WithCancel(t.Context())
+			done := make(chan struct{})
+			go func() {
+				if mode == "poll" {
+					r.runPoll(ctx)
+				} else {
+					r.Run(ctx)
+				}
+				close(done)
+			}()
+			defer func() { cancel(); <-done }()
+
+			deadline := time.After(30 * time.Second)
+			for i := 0; !allowsPull(t, r, "two"); i++ {
+				tmp := filepath.Join(dir, ".policy.rego.tmp")
+				writeFile(t, tmp, policyFor("two"))
+				if err := os.Rename(tmp, file); err != nil {
+					t.Fatal(err)
+				}
+				select {
+				case <-attempts:
+				case <-time.After(50 * time.Millisecond): // Run may still be adding its watch
+				case <-deadline:
+					t.Fatal("the renamed file was never reloaded")
+				}
+			}
+			if allowsPull(t, r, "one") {
+				t.Error("old policy still served")
+			}
+		})
+	}
+}

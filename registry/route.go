@@ -50,9 +50,13 @@ const maxNameLen = 255
 // [a-z0-9]+([+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+. No normalisation is done: "//", dot segments
 // and a trailing slash (other than /v2/ and uploads/) are not found.
 //
-// Errors are *errcode.Error values ready to be written: NAME_INVALID, DIGEST_INVALID,
-// MANIFEST_INVALID (bad tag), 404 NAME_UNKNOWN for a path outside the API, 405 UNSUPPORTED
-// for a method the route does not serve.
+// Errors are *errcode.Error values ready to be written: 400 NAME_INVALID, 400
+// DIGEST_INVALID, 400 MANIFEST_INVALID (a reference that is neither tag nor digest), 404
+// BLOB_UPLOAD_UNKNOWN (an upload id outside [A-Za-z0-9_=-]{1,128}), 404 NAME_UNKNOWN for a
+// path outside the API, 405 UNSUPPORTED for a method the route does not serve (checked
+// last, so a bad path reads the same whatever the method). Query parameters are not
+// part of the route; handlers read the first value of each (url.Values.Get), except
+// ?tag= on a manifest PUT by digest, which may repeat.
 func ParseRoute(method string, u *url.URL) (Route, error) {
 	rt, err := parsePath(u.Path)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -97,12 +98,18 @@ func TestServeDefaults(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
+	mln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	maddr := mln.Addr().String()
+	mln.Close()
 
 	ctx, cancel := context.WithCancel(t.Context())
 	var logs syncBuffer
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, []string{"--listen", addr, "--data", dir}, strings.NewReader(""), &logs, &logs)
+		done <- run(ctx, []string{"--listen", addr, "--data", dir, "--metrics-listen", maddr}, strings.NewReader(""), &logs, &logs)
 	}()
 
 	caFile := filepath.Join(dir, "certs", "ca.crt")
@@ -142,6 +149,21 @@ func TestServeDefaults(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 || resp.Header.Get("Strict-Transport-Security") == "" {
 		t.Fatalf("admin /v2/: %d %v", resp.StatusCode, resp.Header)
+	}
+	mresp, err := http.Get("http://" + maddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(mresp.Body)
+	mresp.Body.Close()
+	for _, want := range []string{
+		`portcullis_requests_total{code="401",kind="base",method="GET",outcome="refused"} 1`,
+		`portcullis_requests_total{code="200",kind="base",method="GET",outcome="forwarded"} 1`,
+		"portcullis_tls_certificate_not_after_seconds",
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("metrics lack %s:\n%s", want, body)
+		}
 	}
 	if strings.Count(logs.String(), m[1]) != 1 {
 		t.Errorf("the password appears more than once in the log")

@@ -1,46 +1,79 @@
 package main
 
 import (
+	"context"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/portcullis/portcullis/gateway"
 )
 
-// metrics owns the gateway's Prometheus registry (not the global one).
+// metrics owns the gateway's Prometheus registry (not the global one). It reads each
+// request's facts from the gateway's RequestScope through the Auditor hook, so metrics,
+// the access log and a later audit trail count the same things.
 type metrics struct {
 	reg      *prometheus.Registry
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	bytes    *prometheus.CounterVec
 	inflight prometheus.Gauge
 }
+
+var _ gateway.Auditor = (*metrics)(nil)
 
 func newMetrics() *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "portcullis_http_requests_total", Help: "Requests served, by method and status code.",
-		}, []string{"method", "code"}),
+			Name: "portcullis_requests_total",
+			Help: "Requests served, by endpoint kind (manifest, blob, upload, ...), method, status code and outcome (forwarded, denied, refused).",
+		}, []string{"kind", "method", "code", "outcome"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "portcullis_http_request_duration_seconds", Help: "Time to serve a request, by method.",
+			Name:    "portcullis_request_duration_seconds",
+			Help:    "Time to serve a request, by endpoint kind.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 4, 10),
-		}, []string{"method"}),
+		}, []string{"kind"}),
+		bytes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "portcullis_bytes_total",
+			Help: "Body bytes received from clients (in) and sent to them (out).",
+		}, []string{"direction"}),
 		inflight: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "portcullis_http_requests_in_flight", Help: "Requests being served.",
+			Name: "portcullis_requests_in_flight", Help: "Requests being served.",
 		}),
 	}
-	m.reg.MustRegister(m.requests, m.duration, m.inflight,
+	m.reg.MustRegister(m.requests, m.duration, m.bytes, m.inflight,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
-// middleware counts and times every request.
-func (m *metrics) middleware(next http.Handler) http.Handler {
-	return promhttp.InstrumentHandlerInFlight(m.inflight,
-		promhttp.InstrumentHandlerDuration(m.duration,
-			promhttp.InstrumentHandlerCounter(m.requests, next)))
+// Audit implements gateway.Auditor: it is called once per request with its final scope.
+func (m *metrics) Audit(_ context.Context, s *gateway.RequestScope) error {
+	kind := string(s.Route().Kind)
+	if kind == "" {
+		kind = "unknown"
+	}
+	outcome := "forwarded"
+	if r := s.Refusal(); r != "" {
+		outcome = "refused"
+		if _, decided := s.Decision(); decided {
+			outcome = "denied"
+		}
+	}
+	m.requests.WithLabelValues(kind, s.Method(), strconv.Itoa(s.Status()), outcome).Inc()
+	m.duration.WithLabelValues(kind).Observe(time.Since(s.Start()).Seconds())
+	m.bytes.WithLabelValues("in").Add(float64(s.BytesIn()))
+	m.bytes.WithLabelValues("out").Add(float64(s.BytesOut()))
+	return nil
+}
+
+// inFlight counts requests being served.
+func (m *metrics) inFlight(next http.Handler) http.Handler {
+	return promhttp.InstrumentHandlerInFlight(m.inflight, next)
 }
 
 // certExpiry exports the serving certificate's expiry as a Unix time.

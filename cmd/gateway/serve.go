@@ -118,17 +118,18 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	metrics := newMetrics()
 	handler, err := gateway.New(gateway.Config{
 		Backend:        backend,
-		Authenticator:  newBasic(users, groups, cfg.Realm),
+		Authenticator:  newAuthenticator(cfg, users, groups),
 		Authorizer:     authz,
 		Logger:         logger,
 		Realm:          cfg.Realm,
 		TrustedProxies: proxies,
 		TLS:            cfg.TLS != config.TLSOff,
+		Auditor:        metrics,
 	})
 	if err != nil {
 		return fmt.Errorf("building the request pipeline: %w", err)
 	}
-	handler = metrics.middleware(handler)
+	handler = metrics.inFlight(handler)
 
 	tlsSetup, err := buildTLS(cfg, logger)
 	if err != nil {

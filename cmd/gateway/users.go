@@ -10,6 +10,7 @@ import (
 
 	"github.com/portcullis/portcullis/auth"
 	"github.com/portcullis/portcullis/config"
+	"github.com/portcullis/portcullis/gateway"
 )
 
 // buildUsers loads the htpasswd file (creating the default one with an admin user on
@@ -66,7 +67,12 @@ func ensureAdmin(file, groupsFile string, logger *slog.Logger) error {
 	return nil
 }
 
-// newBasic is the Basic authenticator over users and groups.
-func newBasic(users *auth.Htpasswd, groups *auth.Groups, realm string) *auth.Basic {
-	return &auth.Basic{Users: users, Groups: groups, Realm: realm}
+// newAuthenticator is Basic over users and groups; with client CAs configured, a verified
+// client certificate stands for a user when no Authorization header is sent.
+func newAuthenticator(cfg config.Config, users *auth.Htpasswd, groups *auth.Groups) gateway.Authenticator {
+	basic := &auth.Basic{Users: users, Groups: groups, Realm: cfg.Realm}
+	if cfg.TLSClientCA == "" {
+		return basic
+	}
+	return &auth.ClientCert{Next: basic, Groups: groups}
 }
