@@ -162,18 +162,14 @@ type reply struct {
 	Body   []byte
 }
 
-// call sends one request as user (anon: no credentials) to base+uri and reads the reply.
+// call sends one request as user (anon: no credentials) and reads the reply.
 func call(t testing.TB, user, method, url string, body []byte, header http.Header) reply {
 	t.Helper()
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
-	ctx := context.Background()
-	if tt, ok := t.(interface{ Context() context.Context }); ok {
-		ctx = tt.Context()
-	}
-	req, err := http.NewRequestWithContext(ctx, method, url, rd)
+	req, err := http.NewRequestWithContext(t.Context(), method, url, rd)
 	if err != nil {
 		t.Fatalf("building %s %s: %v", method, url, err)
 	}

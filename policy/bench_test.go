@@ -202,3 +202,27 @@ func TestNoAllocationGrowth(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkCatalogPage is one catalog page filtered in a single call: pull on 1,000
+// repositories.
+func BenchmarkCatalogPage(b *testing.B) {
+	for _, c := range []struct {
+		name  string
+		build func(testing.TB, int) *Engine
+	}{{"default", defaultEngine}, {"repos10k", reposEngine}} {
+		b.Run(c.name, func(b *testing.B) {
+			e := c.build(b, 0)
+			in := benchInput(0)
+			in.Access = nil
+			for i := range 1000 {
+				in.Access = append(in.Access, access.Resource{Type: access.TypeRepository, Name: benchRepoName(i * 7), Actions: []string{access.Pull}})
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := e.Authorize(b.Context(), in); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

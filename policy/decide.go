@@ -105,37 +105,65 @@ func readReason(v any) (string, error) {
 	}
 }
 
+// maxReasonScopes bounds how many refused scopes the generated reason names: a catalog
+// page asks about thousands of repositories at once, and the reason goes to the audit log.
+const maxReasonScopes = 5
+
+// resKey identifies a resource.
+type resKey struct{ typ, name string }
+
+// indexActions unions the actions of each resource: a policy's answer may hold several
+// entries per resource, and the catalog asks about thousands of resources at once, so
+// lookups go through a map rather than a scan.
+func indexActions(rs []access.Resource) map[resKey][]string {
+	m := make(map[resKey][]string, len(rs))
+	for _, r := range rs {
+		k := resKey{r.Type, r.Name}
+		m[k] = append(m[k], r.Actions...)
+	}
+	return m
+}
+
 // decide intersects the policy's answer with what was asked. Resources asked twice are
 // merged; the result lists resources in the order first asked, actions in the order asked,
 // and leaves out resources with nothing granted.
 func decide(asked []access.Resource, a answer) access.Decision {
-	var d access.Decision
-	var missing []string
-	for i, want := range asked {
-		if slices.ContainsFunc(asked[:i], func(r access.Resource) bool { return sameResource(r, want) }) {
-			continue // merged into the first occurrence
+	grants, denials := indexActions(a.granted), indexActions(a.denied)
+	type slot struct{ got, lacking []string }
+	order := make([]resKey, 0, len(asked))
+	slots := make(map[resKey]*slot, len(asked))
+	for _, r := range asked {
+		k := resKey{r.Type, r.Name}
+		s := slots[k]
+		if s == nil {
+			s = &slot{}
+			slots[k] = s
+			order = append(order, k)
 		}
-		var got, lacking []string
-		for _, r := range asked[i:] {
-			if !sameResource(r, want) {
+		for _, act := range r.Actions {
+			if slices.Contains(s.got, act) || slices.Contains(s.lacking, act) {
 				continue
 			}
-			for _, act := range r.Actions {
-				if slices.Contains(got, act) || slices.Contains(lacking, act) {
-					continue
-				}
-				if covers(a.granted, want, act) && !revokes(a.denied, want, act) {
-					got = append(got, act)
-				} else {
-					lacking = append(lacking, act)
-				}
+			if covers(grants[k], act) && !revokes(denials[k], act) {
+				s.got = append(s.got, act)
+			} else {
+				s.lacking = append(s.lacking, act)
 			}
 		}
-		if len(got) > 0 {
-			d.Granted = append(d.Granted, access.Resource{Type: want.Type, Name: want.Name, Actions: got})
+	}
+	var d access.Decision
+	var missing []string
+	for _, k := range order {
+		s := slots[k]
+		if len(s.got) > 0 {
+			d.Granted = append(d.Granted, access.Resource{Type: k.typ, Name: k.name, Actions: s.got})
 		}
-		if len(lacking) > 0 {
-			missing = append(missing, access.Resource{Type: want.Type, Name: want.Name, Actions: lacking}.Scope())
+		if len(s.lacking) > 0 {
+			if len(missing) == maxReasonScopes {
+				missing = append(missing, "...")
+			} else if len(missing) < maxReasonScopes {
+				missing = append(missing, access.Resource{Type: k.typ, Name: k.name, Actions: s.lacking}.Scope())
+			}
 		}
 	}
 	switch {
@@ -151,29 +179,14 @@ func decide(asked []access.Resource, a answer) access.Decision {
 	return d
 }
 
-func sameResource(a, b access.Resource) bool { return a.Type == b.Type && a.Name == b.Name }
-
-// covers reports whether some grant on res includes act; "*" grants every action.
-func covers(grants []access.Resource, res access.Resource, act string) bool {
-	for _, g := range grants {
-		if sameResource(g, res) && (slices.Contains(g.Actions, act) || slices.Contains(g.Actions, access.All)) {
-			return true
-		}
-	}
-	return false
+// covers reports whether the granted actions include act; "*" grants every action.
+func covers(granted []string, act string) bool {
+	return slices.Contains(granted, act) || slices.Contains(granted, access.All)
 }
 
-// revokes reports whether some denial on res removes act. "*" denies every action, and
+// revokes reports whether the denied actions remove act. "*" denies every action, and
 // asking for "*" is refused as soon as any action on the resource is denied.
-func revokes(denials []access.Resource, res access.Resource, act string) bool {
-	for _, g := range denials {
-		if !sameResource(g, res) {
-			continue
-		}
-		if slices.Contains(g.Actions, act) || slices.Contains(g.Actions, access.All) ||
-			(act == access.All && len(g.Actions) > 0) {
-			return true
-		}
-	}
-	return false
+func revokes(denied []string, act string) bool {
+	return slices.Contains(denied, act) || slices.Contains(denied, access.All) ||
+		(act == access.All && len(denied) > 0)
 }

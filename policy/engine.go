@@ -18,6 +18,11 @@ import (
 // Package is the Rego package holding the serving rules.
 const Package = "portcullis.authz"
 
+// maxCachedResources is the longest access list whose decision is cached: a request asks
+// about one or two resources, a catalog page about hundreds, and caching those would fill
+// the cache with large keys that are rarely asked again.
+const maxCachedResources = 4
+
 // DefaultCacheSize is the number of decisions an Engine keeps when Source.CacheSize is 0.
 const DefaultCacheSize = 4096
 
@@ -149,7 +154,7 @@ func (e *Engine) TestsPassed() int { return e.tests }
 // caller fails closed); a denial is a Decision granting less than asked, with a reason.
 func (e *Engine) Authorize(ctx context.Context, in access.Input) (access.Decision, error) {
 	var key string
-	if e.cache != nil {
+	if e.cache != nil && len(in.Access) <= maxCachedResources {
 		var ok bool
 		if key, ok = e.input.cacheKey(in); ok {
 			if d, hit := e.cache.get(key); hit {

@@ -315,3 +315,44 @@ func TestConcurrentAuthorize(t *testing.T) {
 		}
 	}
 }
+
+// TestCatalogBatch asks about 10,000 repositories in one call, as the catalog filter does,
+// and checks every answer and that the reason stays short.
+func TestCatalogBatch(t *testing.T) {
+	e, err := Default(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := access.Input{Principal: access.Principal{Name: "alice", Method: access.MethodBasic}}
+	for i := range 10000 {
+		in.Access = append(in.Access, repo(benchRepoName(i), "pull", "push"))
+	}
+	in.Access = append(in.Access, repo("alice/app", "pull", "push"))
+	d, err := e.Authorize(t.Context(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Granted) != len(in.Access) {
+		t.Fatalf("granted %d resources, want %d", len(d.Granted), len(in.Access))
+	}
+	for i, g := range d.Granted[:10000] {
+		if g.Name != benchRepoName(i) || !slices.Equal(g.Actions, []string{"pull"}) {
+			t.Fatalf("granted[%d] = %+v, want pull on %s", i, g, benchRepoName(i))
+		}
+	}
+	if last := d.Granted[10000]; !slices.Equal(last.Actions, []string{"pull", "push"}) {
+		t.Errorf("own namespace: %+v", last)
+	}
+	if e.cache.lru.Len() != 0 {
+		t.Error("a 10,001-resource decision was cached")
+	}
+
+	e = compile(t, "package portcullis.authz\ngranted := set()")
+	d, err = e.Authorize(t.Context(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Reason) > 300 || !strings.HasSuffix(d.Reason, "...") {
+		t.Errorf("reason for 10,001 refusals is %d bytes: %.100q", len(d.Reason), d.Reason)
+	}
+}

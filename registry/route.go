@@ -41,10 +41,10 @@ const maxNameLen = 255
 // percent-escape cannot smuggle a '/' into a name, because the name grammar has no '%' and
 // the gateway refuses escapes outright, so both readings agree).
 //
-// The path must start with /v2/. The trailing segments decide the kind: "_catalog";
-// ".../tags/list"; ".../manifests/<ref>"; ".../blobs/uploads/" (or without the slash);
-// ".../blobs/uploads/<id>"; ".../blobs/<digest>"; ".../referrers/<digest>". Everything before
-// them is the repository name, which must match the spec's name grammar
+// The path is /v2/ or /v2 (base), or starts with /v2/. The trailing segments decide the
+// kind: "_catalog"; ".../tags/list"; ".../manifests/<ref>"; ".../blobs/uploads/" (or
+// without the slash); ".../blobs/uploads/<id>"; ".../blobs/<digest>";
+// ".../referrers/<digest>". Everything before them is the repository name, which must match the spec's name grammar
 // [a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)* and be at most 255
 // bytes; a tag must match [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127} and a digest
 // [a-z0-9]+([+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+. No normalisation is done: "//", dot segments

@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 
 	"github.com/portcullis/portcullis/config"
@@ -19,6 +18,7 @@ func runGC(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("gc", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	del := fs.Bool("delete", false, "remove what is unreferenced (default: only report)")
+	untagged := fs.Bool("untagged", false, "also remove manifests no tag reaches (directly, through an index or as a referrer)")
 	loader := config.NewLoader(fs, os.LookupEnv)
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -33,7 +33,7 @@ func runGC(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	logger := newLogger(cfg, stderr)
-	rep, err := registry.GC(ctx, registryRoot(cfg), registry.GCOptions{DryRun: !*del, Logger: logger})
+	rep, err := registry.GC(ctx, registryRoot(cfg), registry.GCOptions{DryRun: !*del, RemoveUntagged: *untagged, Logger: logger})
 	if err != nil {
 		fmt.Fprintf(stderr, "gateway gc: %v\n", err)
 		return 1
@@ -47,8 +47,7 @@ func gcSummary(rep registry.GCReport, dry bool) string {
 	if dry {
 		verb = "would remove (dry run; pass --delete to remove)"
 	}
-	return fmt.Sprintf("%s: %d blobs (%d bytes), %d uploads; kept %d blobs (%d bytes)",
-		verb, rep.BlobsRemoved, rep.BytesRemoved, rep.UploadsRemoved, rep.BlobsKept, rep.BytesKept)
+	return fmt.Sprintf("%s: %d manifests, %d blobs (%d bytes), %d uploads (%d bytes); kept %d blobs (%d bytes) of %d manifests in %d repositories",
+		verb, rep.ManifestsRemoved, rep.BlobsRemoved, rep.BytesRemoved, rep.UploadsRemoved, rep.UploadBytesRemoved,
+		rep.BlobsKept, rep.BytesKept, rep.Manifests, rep.Repositories)
 }
-
-var _ = slog.Default
