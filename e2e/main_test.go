@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -24,6 +25,12 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
+	flag.Parse()
+	if testing.Short() {
+		// Seconds to minutes, and outside tools: not for the quick inner loop.
+		fmt.Println("e2e: skipped in -short mode")
+		return 0
+	}
 	tmp, err := os.MkdirTemp("", "portcullis-e2e-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)

@@ -56,17 +56,6 @@ func (p *podman) inspect(ref, format string) string {
 	return strings.TrimSpace(p.run("", "image", "inspect", "--format", format, ref))
 }
 
-// must returns a function failing t when a command's error is non-nil, else giving stdout.
-func must(t *testing.T) func(stdout, stderr string, err error) string {
-	return func(stdout, stderr string, err error) string {
-		t.Helper()
-		if err != nil {
-			t.Fatalf("%v\nstdout:\n%s\nstderr:\n%s", err, stdout, stderr)
-		}
-		return stdout
-	}
-}
-
 func TestPodman(t *testing.T) {
 	t.Parallel()
 	needTool(t, "podman")

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"testing"
 
 	"github.com/portcullis/portcullis/access"
 )
@@ -30,7 +31,7 @@ type endpoint struct {
 	name string
 	// global endpoints ignore the repository: base, catalog, search.
 	global bool
-	build  func(t testingTB, fx fixture, repo string) request
+	build  func(t testing.TB, fx fixture, repo string) request
 	// need is the access asked; for a mount only the target decides allowed or denied,
 	// the source decides 201 or 202.
 	need   func(fx fixture, repo string) []access.Resource
@@ -69,109 +70,109 @@ func withQuery(uri, q string) string {
 // endpoints is every endpoint of the distribution API, plus docker search.
 var endpoints = []endpoint{
 	{name: "base", global: true,
-		build: func(testingTB, fixture, string) request { return get("/v2/") },
+		build: func(testing.TB, fixture, string) request { return get("/v2/") },
 		need:  func(fixture, string) []access.Resource { return nil }, status: fixed(200)},
 	{name: "catalog", global: true,
-		build: func(testingTB, fixture, string) request { return get("/v2/_catalog?n=3") },
+		build: func(testing.TB, fixture, string) request { return get("/v2/_catalog?n=3") },
 		need:  catalogAccess, status: fixed(200)},
 	{name: "search", global: true,
-		build: func(testingTB, fixture, string) request { return get("/v1/search?q=app") },
+		build: func(testing.TB, fixture, string) request { return get("/v1/search?q=app") },
 		need:  catalogAccess, status: fixed(200)},
 	{name: "tags list",
-		build: func(_ testingTB, _ fixture, repo string) request { return get("/v2/" + repo + "/tags/list") },
+		build: func(_ testing.TB, _ fixture, repo string) request { return get("/v2/" + repo + "/tags/list") },
 		need:  pullRepo, status: fixed(200)},
 	{name: "manifest GET tag",
-		build: func(_ testingTB, _ fixture, repo string) request { return get("/v2/" + repo + "/manifests/v1") },
+		build: func(_ testing.TB, _ fixture, repo string) request { return get("/v2/" + repo + "/manifests/v1") },
 		need:  pullRepo, status: fixed(200)},
 	{name: "manifest HEAD tag",
-		build: func(_ testingTB, _ fixture, repo string) request {
+		build: func(_ testing.TB, _ fixture, repo string) request {
 			return request{method: http.MethodHead, uri: "/v2/" + repo + "/manifests/v1"}
 		},
 		need: pullRepo, status: fixed(200)},
 	{name: "manifest GET digest",
-		build: func(_ testingTB, fx fixture, repo string) request {
+		build: func(_ testing.TB, fx fixture, repo string) request {
 			return get("/v2/" + repo + "/manifests/" + fx.img.Digest)
 		},
 		need: pullRepo, status: fixed(200)},
 	{name: "manifest HEAD digest",
-		build: func(_ testingTB, fx fixture, repo string) request {
+		build: func(_ testing.TB, fx fixture, repo string) request {
 			return request{method: http.MethodHead, uri: "/v2/" + repo + "/manifests/" + fx.img.Digest}
 		},
 		need: pullRepo, status: fixed(200)},
 	{name: "manifest PUT tag",
-		build: func(_ testingTB, fx fixture, repo string) request {
+		build: func(_ testing.TB, fx fixture, repo string) request {
 			return request{method: http.MethodPut, uri: fmt.Sprintf("/v2/%s/manifests/put-%d", repo, unique.Add(1)),
 				body: fx.img.Manifest, header: http.Header{"Content-Type": {fx.img.MediaType}}}
 		},
 		need: pushRepo, status: fixed(201)},
 	{name: "manifest PUT digest",
-		build: func(_ testingTB, fx fixture, repo string) request {
+		build: func(_ testing.TB, fx fixture, repo string) request {
 			return request{method: http.MethodPut, uri: "/v2/" + repo + "/manifests/" + fx.img.Digest,
 				body: fx.img.Manifest, header: http.Header{"Content-Type": {fx.img.MediaType}}}
 		},
 		need: pushRepo, status: fixed(201)},
 	{name: "manifest DELETE tag",
-		build: func(t testingTB, fx fixture, repo string) request {
+		build: func(t testing.TB, fx fixture, repo string) request {
 			tag := fmt.Sprintf("del-%d", unique.Add(1))
 			bareManifest(t, fx.s, repo, tag)
 			return request{method: http.MethodDelete, uri: "/v2/" + repo + "/manifests/" + tag}
 		},
 		need: deleteRepo, status: fixed(202)},
 	{name: "manifest DELETE digest",
-		build: func(t testingTB, fx fixture, repo string) request {
+		build: func(t testing.TB, fx fixture, repo string) request {
 			d := bareManifest(t, fx.s, repo, fmt.Sprintf("deld-%d", unique.Add(1)))
 			return request{method: http.MethodDelete, uri: "/v2/" + repo + "/manifests/" + d}
 		},
 		need: deleteRepo, status: fixed(202)},
 	{name: "blob GET",
-		build: func(_ testingTB, fx fixture, repo string) request { return get("/v2/" + repo + "/blobs/" + fx.img.Config) },
+		build: func(_ testing.TB, fx fixture, repo string) request { return get("/v2/" + repo + "/blobs/" + fx.img.Config) },
 		need:  pullRepo, status: fixed(200)},
 	{name: "blob HEAD",
-		build: func(_ testingTB, fx fixture, repo string) request {
+		build: func(_ testing.TB, fx fixture, repo string) request {
 			return request{method: http.MethodHead, uri: "/v2/" + repo + "/blobs/" + fx.img.Layer}
 		},
 		need: pullRepo, status: fixed(200)},
 	{name: "blob DELETE",
-		build: func(t testingTB, fx fixture, repo string) request {
+		build: func(t testing.TB, fx fixture, repo string) request {
 			d := bareBlob(t, fx.s, repo, fmt.Appendf(nil, "blob to delete %d", unique.Add(1)))
 			return request{method: http.MethodDelete, uri: "/v2/" + repo + "/blobs/" + d}
 		},
 		need: deleteRepo, status: fixed(202)},
 	{name: "upload POST",
-		build: func(_ testingTB, _ fixture, repo string) request {
+		build: func(_ testing.TB, _ fixture, repo string) request {
 			return request{method: http.MethodPost, uri: "/v2/" + repo + "/blobs/uploads/"}
 		},
 		need: pushRepo, status: fixed(202)},
 	{name: "upload POST monolithic",
-		build: func(_ testingTB, _ fixture, repo string) request {
+		build: func(_ testing.TB, _ fixture, repo string) request {
 			b := fmt.Appendf(nil, "monolithic %d", unique.Add(1))
 			return request{method: http.MethodPost, uri: "/v2/" + repo + "/blobs/uploads/?digest=" + digestOf(b), body: b,
 				header: http.Header{"Content-Type": {"application/octet-stream"}}}
 		},
 		need: pushRepo, status: fixed(201)},
 	{name: "upload PATCH",
-		build: func(t testingTB, fx fixture, repo string) request {
+		build: func(t testing.TB, fx fixture, repo string) request {
 			return request{method: http.MethodPatch, uri: bareUpload(t, fx.s, repo), body: []byte("chunk"),
 				header: http.Header{"Content-Type": {"application/octet-stream"}}}
 		},
 		need: pushRepo, status: fixed(202)},
 	{name: "upload PUT",
-		build: func(t testingTB, fx fixture, repo string) request {
+		build: func(t testing.TB, fx fixture, repo string) request {
 			b := fmt.Appendf(nil, "upload %d", unique.Add(1))
 			return request{method: http.MethodPut, uri: withQuery(bareUpload(t, fx.s, repo), "digest="+digestOf(b)), body: b,
 				header: http.Header{"Content-Type": {"application/octet-stream"}}}
 		},
 		need: pushRepo, status: fixed(201)},
 	{name: "upload GET",
-		build: func(t testingTB, fx fixture, repo string) request { return get(bareUpload(t, fx.s, repo)) },
+		build: func(t testing.TB, fx fixture, repo string) request { return get(bareUpload(t, fx.s, repo)) },
 		need:  pullRepo, status: fixed(204)},
 	{name: "upload DELETE",
-		build: func(t testingTB, fx fixture, repo string) request {
+		build: func(t testing.TB, fx fixture, repo string) request {
 			return request{method: http.MethodDelete, uri: bareUpload(t, fx.s, repo)}
 		},
 		need: deleteRepo, status: fixed(204)},
 	{name: "mount",
-		build: func(_ testingTB, fx fixture, repo string) request {
+		build: func(_ testing.TB, fx fixture, repo string) request {
 			return request{method: http.MethodPost, uri: "/v2/" + repo + "/blobs/uploads/?mount=" + fx.img.Layer + "&from=" + fx.src}
 		},
 		need: pushRepo,
@@ -184,7 +185,7 @@ var endpoints = []endpoint{
 			return 202
 		}},
 	{name: "referrers",
-		build: func(_ testingTB, fx fixture, repo string) request {
+		build: func(_ testing.TB, fx fixture, repo string) request {
 			return get("/v2/" + repo + "/referrers/" + fx.img.Digest)
 		},
 		need: pullRepo, status: fixed(200)},

@@ -65,6 +65,7 @@ type stack struct {
 	URL   string // the gateway
 	Bare  string // the registry alone
 	Host  string // host:port of the gateway, for image references
+	Reg   http.Handler // the backend behind the recorder
 	seen  *recorder
 	authz gateway.Authorizer
 }
@@ -114,6 +115,7 @@ func newStack(t testing.TB, authz gateway.Authorizer, backend http.Handler) *sta
 		s.Bare = bare.URL
 		backend = reg
 	}
+	s.Reg = backend
 	s.seen = &recorder{next: backend}
 	h, err := gateway.New(gateway.Config{
 		Backend:       gateway.NewInProcess(s.seen),

@@ -19,7 +19,10 @@ admin if {
 	"admins" in input.principal.groups
 }
 
-own_namespace(name) if startswith(name, concat("", [input.principal.name, "/"]))
+# namespace is the principal's own repository prefix, computed once per decision.
+namespace := concat("", [input.principal.name, "/"])
+
+own_namespace(name) if startswith(name, namespace)
 
 granted contains {"type": r.type, "name": r.name, "actions": ["*"]} if {
 	admin

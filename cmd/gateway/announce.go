@@ -31,5 +31,9 @@ func announce(cfg config.Config, addr net.Addr, t *tlsSetup, logger *slog.Logger
 		logger.Info(fmt.Sprintf("docker: sudo mkdir -p /etc/docker/certs.d/%s && sudo cp %s /etc/docker/certs.d/%s/ca.crt", hp, t.caFile, hp))
 		logger.Info(fmt.Sprintf("podman, skopeo, containerd: the same file as /etc/containers/certs.d/%s/ca.crt; `gateway ca` prints more", hp))
 	}
-	logger.Info("log in with: docker login " + hp + " -u admin")
+	login := "docker login " + hp
+	if cfg.HtpasswdIsDefault() {
+		login += " -u admin"
+	}
+	logger.Info("log in with: " + login)
 }
