@@ -22,8 +22,17 @@ type docker struct {
 }
 
 // newDocker skips the test when no daemon answers (or there is no docker CLI), even under
-// CI: a daemon is not something CI can be asked to provide.
+// CI: a daemon is not something CI can be asked to provide. It trusts the gateway's CA
+// through /etc/docker/certs.d/HOST:PORT/ca.crt.
 func newDocker(t *testing.T, g *gateway) *docker {
+	t.Helper()
+	d := newDockerUntrusted(t)
+	d.trust(g)
+	return d
+}
+
+// newDockerUntrusted is newDocker without the certs.d step.
+func newDockerUntrusted(t *testing.T) *docker {
 	t.Helper()
 	bin, err := exec.LookPath("docker")
 	if err != nil {
@@ -33,6 +42,13 @@ func newDocker(t *testing.T, g *gateway) *docker {
 	if _, stderr, err := d.try("", "info"); err != nil {
 		t.Skipf("no Docker daemon answers (docker info: %v: %s)", err, strings.TrimSpace(stderr))
 	}
+	return d
+}
+
+// trust places the gateway's CA where the daemon looks for HOST:PORT, removed at the end.
+func (d *docker) trust(g *gateway) {
+	t := d.t
+	t.Helper()
 	certs := filepath.Join("/etc/docker/certs.d", g.Host)
 	if err := os.MkdirAll(certs, 0o755); err != nil {
 		t.Skipf("cannot trust the gateway CA for the daemon: %v", err)
@@ -45,7 +61,6 @@ func newDocker(t *testing.T, g *gateway) *docker {
 	if err := os.WriteFile(filepath.Join(certs, "ca.crt"), pem, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return d
 }
 
 func (d *docker) try(stdin string, args ...string) (stdout, stderr string, err error) {
