@@ -112,3 +112,30 @@ func BenchmarkManifestHead(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkManifestHeadHandler is the handler's own cost for a manifest HEAD, without the
+// network: what the gateway pays per request in the bundled (in-process) mode.
+func BenchmarkManifestHeadHandler(b *testing.B) {
+	reg := newTestRegistry(b)
+	srv := httptest.NewServer(reg)
+	defer srv.Close()
+	man := imageManifest(b, srv, "bench", nil, []byte("layer"))
+	putManifest(b, srv, "bench", "latest", man)
+	for _, ref := range []string{"latest", sha256Of(man)} {
+		name := "tag"
+		if ref != "latest" {
+			name = "digest"
+		}
+		b.Run(name, func(b *testing.B) {
+			req := httptest.NewRequest("HEAD", "/v2/bench/manifests/"+ref, nil)
+			b.ReportAllocs()
+			for b.Loop() {
+				w := httptest.NewRecorder()
+				reg.ServeHTTP(w, req)
+				if w.Code != 200 {
+					b.Fatalf("HEAD = %d", w.Code)
+				}
+			}
+		})
+	}
+}

@@ -18,7 +18,7 @@ var (
 // linkedInRepo reports whether repository name links blob d, as a layer or as a
 // manifest revision (registry:2 serves manifests as blobs of their repository too).
 func (reg *Registry) linkedInRepo(name string, d digest) bool {
-	return linkExists(reg.fs.layerLinkDir(name, d), d) || linkExists(reg.fs.revisionLinkDir(name, d), d)
+	return reg.cache.linkExists(reg.fs.layerLinkDir(name, d), d) || reg.cache.linkExists(reg.fs.revisionLinkDir(name, d), d)
 }
 
 // blobInRepo reports whether name links d and d's data exists.

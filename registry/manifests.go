@@ -24,15 +24,21 @@ func (reg *Registry) serveManifest(w http.ResponseWriter, r *http.Request, rt Ro
 	if err != nil {
 		return err
 	}
-	body, err := os.ReadFile(reg.fs.blobData(d))
-	if isNotExist(err) {
-		return errManifestUnknown
+	m, ok := reg.cache.manifest(d)
+	if !ok {
+		body, err := os.ReadFile(reg.fs.blobData(d))
+		if isNotExist(err) {
+			return errManifestUnknown
+		}
+		if err != nil {
+			return fmt.Errorf("reading manifest %s: %w", d, err)
+		}
+		m = manifestEntry{body: body, mediaType: storedMediaType(body)}
+		reg.cache.putManifest(d, m.body, m.mediaType)
 	}
-	if err != nil {
-		return fmt.Errorf("reading manifest %s: %w", d, err)
-	}
+	body := m.body
 	h := w.Header()
-	h.Set("Content-Type", storedMediaType(body))
+	h.Set("Content-Type", m.mediaType)
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	h.Set("Docker-Content-Digest", d.String())
 	h.Set("ETag", `"`+d.String()+`"`)
@@ -46,11 +52,11 @@ func (reg *Registry) serveManifest(w http.ResponseWriter, r *http.Request, rt Ro
 // resolve turns a tag or digest into the digest of a manifest revision of the repository.
 func (reg *Registry) resolve(name, ref string) (digest, error) {
 	if isTag(ref) {
-		d, err := readLink(reg.fs.tagCurrentLink(name, ref))
+		d, err := reg.cache.readLink(reg.fs.tagCurrentLink(name, ref))
 		if err != nil {
 			return digest{}, errManifestUnknown
 		}
-		if !linkExists(reg.fs.revisionLinkDir(name, d), d) {
+		if !reg.cache.linkExists(reg.fs.revisionLinkDir(name, d), d) {
 			return digest{}, errManifestUnknown
 		}
 		return d, nil
@@ -59,7 +65,7 @@ func (reg *Registry) resolve(name, ref string) (digest, error) {
 	if !ok {
 		return digest{}, errDigestInvalid
 	}
-	if !linkExists(reg.fs.revisionLinkDir(name, d), d) {
+	if !reg.cache.linkExists(reg.fs.revisionLinkDir(name, d), d) {
 		return digest{}, errManifestUnknown
 	}
 	return d, nil

@@ -28,6 +28,7 @@ type Registry struct {
 	log         *slog.Logger
 	maxManifest int64
 	sessions    keyedMutex // one request at a time per upload session
+	cache       *readCache // links and manifests on the read path
 }
 
 var _ http.Handler = (*Registry)(nil)
@@ -51,7 +52,7 @@ func New(opts Options) (*Registry, error) {
 	if maxM <= 0 {
 		maxM = 4 << 20
 	}
-	return &Registry{fs: l, log: log, maxManifest: maxM}, nil
+	return &Registry{fs: l, log: log, maxManifest: maxM, cache: newReadCache()}, nil
 }
 
 // ServeHTTP routes with ParseRoute and serves the endpoint; every error is written in the

@@ -9,8 +9,8 @@ OUT=${1:?usage: ratios.sh OUTDIR}
 # field: rps or MBps. Minimum "-" = shown for context, no target.
 SPEC='bundled|HEAD manifest, cost-10 user, h1.1 (hload) vs direct registry|a|bcrypt10|h1.1|hload-HEAD|rps|direct|h1.1|hload-HEAD|5
 bundled|HEAD manifest, cost-10 user, h2 (h2load) vs direct registry h1.1|a|bcrypt10|h2|h2load-HEAD|rps|direct|h1.1|hload-HEAD|5
-bundled|GET 64 MiB blob, curl x5 h1.1|b|bcrypt5|h1.1|curl-x5|MBps|nginx-bcrypt5|h1.1|curl-x5|2
-bundled|GET 64 MiB blob, curl x5 h2|b|bcrypt5|h2|curl-x5|MBps|nginx-bcrypt5|h2|curl-x5|2
+bundled|GET 64 MiB blob, curl xN h1.1|b|bcrypt5|h1.1|curl-xN|MBps|nginx-bcrypt5|h1.1|curl-xN|2
+bundled|GET 64 MiB blob, curl xN h2|b|bcrypt5|h2|curl-xN|MBps|nginx-bcrypt5|h2|curl-xN|2
 bundled|GET 64 MiB blob, wrk -c2 keep-alive h1.1|b|bcrypt5|h1.1|wrk-c2|MBps|nginx-bcrypt5|h1.1|wrk-c2|2
 bundled|upload 256 MiB chunked, h1.1|c|bcrypt5|h1.1|curl-chunked|MBps|nginx-bcrypt5|h1.1|curl-chunked|2
 bundled|upload 256 MiB chunked, h2|c|bcrypt5|h2|curl-chunked|MBps|nginx-bcrypt5|h2|curl-chunked|2
@@ -18,8 +18,8 @@ bundled|upload 256 MiB mono, h1.1 (context)|c|bcrypt5|h1.1|curl-mono|MBps|nginx-
 bundled|upload 256 MiB mono, h2 (context)|c|bcrypt5|h2|curl-mono|MBps|nginx-bcrypt5|h2|curl-mono|-
 sidecar|HEAD manifest, cost-10 user, h1.1 (hload) vs nginx cost 10|a|bcrypt10|h1.1|hload-HEAD|rps|nginx-bcrypt10|h1.1|hload-HEAD|20
 sidecar|HEAD manifest, cost-10 user, h2 (h2load) vs nginx cost 10|a|bcrypt10|h2|h2load-HEAD|rps|nginx-bcrypt10|h2|h2load-HEAD|20
-sidecar|GET 64 MiB blob, curl x5 h1.1|b|bcrypt5|h1.1|curl-x5|MBps|nginx-bcrypt5|h1.1|curl-x5|1
-sidecar|GET 64 MiB blob, curl x5 h2|b|bcrypt5|h2|curl-x5|MBps|nginx-bcrypt5|h2|curl-x5|1
+sidecar|GET 64 MiB blob, curl xN h1.1|b|bcrypt5|h1.1|curl-xN|MBps|nginx-bcrypt5|h1.1|curl-xN|1
+sidecar|GET 64 MiB blob, curl xN h2|b|bcrypt5|h2|curl-xN|MBps|nginx-bcrypt5|h2|curl-xN|1
 sidecar|GET 64 MiB blob, wrk -c2 keep-alive h1.1|b|bcrypt5|h1.1|wrk-c2|MBps|nginx-bcrypt5|h1.1|wrk-c2|1
 sidecar|upload 256 MiB mono, h1.1|c|bcrypt5|h1.1|curl-mono|MBps|nginx-bcrypt5|h1.1|curl-mono|1
 sidecar|upload 256 MiB mono, h2|c|bcrypt5|h2|curl-mono|MBps|nginx-bcrypt5|h2|curl-mono|1
@@ -37,6 +37,7 @@ for mode in bundled sidecar; do
       FS = "|"
       while ((getline line < tsv) > 0) {
         n = split(line, f, "\t"); if (f[1] == "section") continue
+        sub(/^curl-x[0-9]+$/, "curl-xN", f[4])   # N = REF_GET_REPS
         k = f[1] SUBSEP f[2] SUBSEP f[3] SUBSEP f[4]
         rps[k] = f[5]; mbps[k] = f[8]; bad[k] = f[9]; oth[k] = f[14]; busy[k] = f[15]; run[k] = (n >= 17 ? f[17] : "-")
       }
