@@ -2,11 +2,14 @@ package integration
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/portcullis/portcullis/access"
 	"github.com/portcullis/portcullis/policy"
@@ -35,6 +38,9 @@ func (fakeBackend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string][]string{"repositories": names})
 }
+
+// fuzzClient gives up on a request that hangs, so a hang fails the input that caused it.
+var fuzzClient = &http.Client{Timeout: 20 * time.Second}
 
 var (
 	fuzzMethods = []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
@@ -146,9 +152,13 @@ func FuzzAuthorization(f *testing.F) {
 		mu.Lock()
 		defer mu.Unlock()
 		s.seen.take()
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := fuzzClient.Do(req)
 		if err != nil {
-			return // the client refused to send it (bad host, control bytes...)
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				t.Fatalf("%s %s as %s under %s: no answer: %v", method, req.URL.RequestURI(), label(user), policies[i].name, err)
+			}
+			return // the client refused to send it (control bytes...)
 		}
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 		resp.Body.Close()
