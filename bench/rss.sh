@@ -128,8 +128,8 @@ for mode in $MODES; do
   log "$mode: gateway pid $GW_PID up, VmRSS $(kib VmRSS) kB, VmHWM $(kib VmHWM) kB${UPSTREAM:+, upstream $UPSTREAM}"
   for proto in $PROTOS; do
     for op in chunked mono get; do
-      echo 5 > "/proc/$GW_PID/clear_refs"          # VmHWM := current RSS
       before=$(kib VmRSS)
+      echo 5 > "/proc/$GW_PID/clear_refs"          # VmHWM := current RSS
       transfer "$op" "$proto"
       peak=$(kib VmHWM)
       mbps=$(awk -v b="$SIZE" -v s="$T_WALL" 'BEGIN{printf "%.0f", b/s/1e6}')

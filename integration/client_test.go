@@ -1,7 +1,6 @@
 package integration
 
 import (
-	"context"
 	"errors"
 	"slices"
 	"strconv"
@@ -115,7 +114,7 @@ func TestDefaultPolicyRealClient(t *testing.T) {
 
 	t.Run("wrong password", func(t *testing.T) {
 		_, err := remote.Image(ref("other/app:v1"), remote.WithAuth(&authn.Basic{Username: reader, Password: "nope"}),
-			remote.WithContext(context.WithoutCancel(ctx)))
+			remote.WithContext(ctx))
 		assertDenied(t, "bad password", err, "UNAUTHORIZED", 401)
 	})
 }
@@ -140,4 +139,36 @@ func assertDenied(t *testing.T, what string, err error, code string, status int)
 	if !strings.Contains(err.Error(), code) && !strings.Contains(err.Error(), strconv.Itoa(status)) {
 		t.Errorf("%s: error %q mentions neither %s nor %d", what, err, code, status)
 	}
+}
+
+// TestPublicReadRealClient: under the public-read example an anonymous go-containerregistry
+// client pulls a public repository (after the 401 its /v2/ ping gets) but not a private
+// one, and cannot push even to a public one.
+func TestPublicReadRealClient(t *testing.T) {
+	s := newStack(t, mustLoad(t, publicPolicy), nil)
+	seeded := seedImage(t, s, "library/alpine", "public/web", "private/app")
+	for _, repo := range []string{"library/alpine", "public/web"} {
+		img, err := pullImage(s, anon, repo)
+		if err != nil {
+			t.Fatalf("anonymous pull of public %s: %v", repo, err)
+		}
+		if d, _ := img.Digest(); d.String() != seeded.Digest {
+			t.Errorf("pulled %s digest %s, want %s", repo, d, seeded.Digest)
+		}
+	}
+	_, err := pullImage(s, anon, "private/app")
+	assertDenied(t, "anonymous pull of private/app", err, "UNAUTHORIZED", 401)
+	if _, err := pullImage(s, reader, "private/app"); err != nil {
+		t.Errorf("alice pulling private/app: %v", err)
+	}
+	img, err := random.Image(100, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := name.ParseReference(s.Host+"/public/web:v2", name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = remote.Write(ref, img, remote.WithAuth(authn.Anonymous), remote.WithContext(t.Context()))
+	assertDenied(t, "anonymous push to public/web", err, "UNAUTHORIZED", 401)
 }

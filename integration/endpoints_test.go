@@ -125,8 +125,10 @@ var endpoints = []endpoint{
 		},
 		need: deleteRepo, status: fixed(202)},
 	{name: "blob GET",
-		build: func(_ testing.TB, fx fixture, repo string) request { return get("/v2/" + repo + "/blobs/" + fx.img.Config) },
-		need:  pullRepo, status: fixed(200)},
+		build: func(_ testing.TB, fx fixture, repo string) request {
+			return get("/v2/" + repo + "/blobs/" + fx.img.Config)
+		},
+		need: pullRepo, status: fixed(200)},
 	{name: "blob HEAD",
 		build: func(_ testing.TB, fx fixture, repo string) request {
 			return request{method: http.MethodHead, uri: "/v2/" + repo + "/blobs/" + fx.img.Layer}

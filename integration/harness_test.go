@@ -62,9 +62,9 @@ func label(user string) string {
 // recorder between the gateway and the registry and a second server on the bare registry
 // for seeding content without going through the gateway.
 type stack struct {
-	URL   string // the gateway
-	Bare  string // the registry alone
-	Host  string // host:port of the gateway, for image references
+	URL   string       // the gateway
+	Bare  string       // the registry alone
+	Host  string       // host:port of the gateway, for image references
 	Reg   http.Handler // the backend behind the recorder
 	seen  *recorder
 	authz gateway.Authorizer

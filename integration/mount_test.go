@@ -2,6 +2,7 @@ package integration
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 )
 
@@ -11,6 +12,9 @@ import (
 func TestMountStripping(t *testing.T) {
 	s := newStack(t, mustLoad(t, scopedPolicy), nil)
 	img := seedImage(t, s, "payments/base", "public/base")
+	// hidden is in payments/base only: naming a pullable repository as the source must
+	// not reach it.
+	hidden := bareBlob(t, s, "payments/base", []byte("only in payments/base"))
 	s.seen.take()
 	layer := img.Layer
 
@@ -21,18 +25,21 @@ func TestMountStripping(t *testing.T) {
 		query  string
 		want   int  // status
 		linked bool // the layer is in target afterwards
+		// pullable: the source may be pulled, so the mount is forwarded as asked
+		pullable bool
 	}{
-		{"source not pullable", reader, "alice/a1", "?mount=" + layer + "&from=payments/base", http.StatusAccepted, false},
-		{"source not pullable, from first", reader, "alice/a2", "?from=payments/base&mount=" + layer, http.StatusAccepted, false},
-		{"no from", reader, "alice/a3", "?mount=" + layer, http.StatusAccepted, false},
-		{"no mount", reader, "alice/a4", "?from=payments/base", http.StatusAccepted, false},
-		{"source pullable", reader, "alice/a5", "?mount=" + layer + "&from=public/base", http.StatusCreated, true},
-		{"team member from team namespace", member, "bob/b1", "?mount=" + layer + "&from=payments/base", http.StatusCreated, true},
-		{"team member into team namespace", member, "payments/b2", "?mount=" + layer + "&from=public/base", http.StatusCreated, true},
-		{"admin from anywhere", admin, "root/c1", "?mount=" + layer + "&from=payments/base", http.StatusCreated, true},
-		{"target not pushable", reader, "payments/a6", "?mount=" + layer + "&from=public/base", http.StatusForbidden, false},
-		{"repeated from", reader, "alice/a7", "?mount=" + layer + "&from=public/base&from=payments/base", http.StatusBadRequest, false},
-		{"anonymous", anon, "public/d1", "?mount=" + layer + "&from=public/base", http.StatusUnauthorized, false},
+		{"source not pullable", reader, "alice/a1", "?mount=" + layer + "&from=payments/base", http.StatusAccepted, false, false},
+		{"source not pullable, from first", reader, "alice/a2", "?from=payments/base&mount=" + layer, http.StatusAccepted, false, false},
+		{"no from", reader, "alice/a3", "?mount=" + layer, http.StatusAccepted, false, false},
+		{"no mount", reader, "alice/a4", "?from=payments/base", http.StatusAccepted, false, false},
+		{"source pullable", reader, "alice/a5", "?mount=" + layer + "&from=public/base", http.StatusCreated, true, false},
+		{"team member from team namespace", member, "bob/b1", "?mount=" + layer + "&from=payments/base", http.StatusCreated, true, false},
+		{"team member into team namespace", member, "payments/b2", "?mount=" + layer + "&from=public/base", http.StatusCreated, true, false},
+		{"admin from anywhere", admin, "root/c1", "?mount=" + layer + "&from=payments/base", http.StatusCreated, true, false},
+		{"target not pushable", reader, "payments/a6", "?mount=" + layer + "&from=public/base", http.StatusForbidden, false, false},
+		{"pullable source lacks the blob", reader, "alice/a8", "?mount=" + hidden + "&from=public/base", http.StatusAccepted, false, true},
+		{"repeated from", reader, "alice/a7", "?mount=" + layer + "&from=public/base&from=payments/base", http.StatusBadRequest, false, false},
+		{"anonymous", anon, "public/d1", "?mount=" + layer + "&from=public/base", http.StatusUnauthorized, false, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -47,7 +54,7 @@ func TestMountStripping(t *testing.T) {
 				if len(reached) != 1 {
 					t.Fatalf("backend saw %d requests, want 1", len(reached))
 				}
-				if q := reached[0].URL.Query(); q.Has("mount") || q.Has("from") {
+				if q := reached[0].URL.Query(); !tt.pullable && (q.Has("mount") || q.Has("from")) {
 					t.Errorf("backend received %s: mount/from not stripped", reached[0].URL)
 				}
 				if r.Header.Get("Location") == "" {
@@ -63,7 +70,11 @@ func TestMountStripping(t *testing.T) {
 				}
 			}
 			// Ask the registry itself, past any gateway, whether the blob is linked.
-			h := call(t, anon, http.MethodHead, s.Bare+"/v2/"+tt.target+"/blobs/"+layer, nil, nil)
+			blob := layer
+			if strings.Contains(tt.query, hidden) {
+				blob = hidden
+			}
+			h := call(t, anon, http.MethodHead, s.Bare+"/v2/"+tt.target+"/blobs/"+blob, nil, nil)
 			if linked := h.Status == http.StatusOK; linked != tt.linked {
 				t.Errorf("after the mount, layer linked into %s = %v (HEAD %d), want %v", tt.target, linked, h.Status, tt.linked)
 			}

@@ -89,8 +89,8 @@ var (
 	teamPolicy = policyCase{
 		name: "team-namespaces",
 		load: examplePolicy("team-namespaces"),
-		// Users pull everything; team-X members push and delete under "X/"; admins do
-		// everything. Nothing says users list the catalog, and they do not.
+		// Users pull everything and list the (filtered) catalog; team-X members push and
+		// delete under "X/"; admins do everything.
 		may: func(user, typ, name, action string) bool {
 			switch {
 			case user == anon:
@@ -98,7 +98,7 @@ var (
 			case user == admin:
 				return true
 			case typ == access.TypeRegistry:
-				return false
+				return true
 			case action == access.Pull:
 				return true
 			}
@@ -111,19 +111,19 @@ var (
 	publicPolicy = policyCase{
 		name: "public-read",
 		load: examplePolicy("public-read"),
-		// library/alpine, library/busybox and public/* are pullable by anyone; otherwise
-		// the default rules, except that only admins list the catalog.
+		// library/alpine, library/busybox and public/* are pullable by anyone, and anyone
+		// lists the catalog (filtered to what they may pull); otherwise the default rules.
 		may: func(user, typ, name, action string) bool {
 			public := name == "library/alpine" || name == "library/busybox" || strings.HasPrefix(name, "public/")
 			switch {
 			case typ == access.TypeRepository && action == access.Pull && public:
 				return true
+			case typ == access.TypeRegistry:
+				return true
 			case user == anon:
 				return false
 			case user == admin:
 				return true
-			case typ == access.TypeRegistry:
-				return false
 			case action == access.Pull:
 				return true
 			}

@@ -33,3 +33,12 @@ reason := "only admins may delete" if {
 	some r in input.access
 	"delete" in r.actions
 }
+
+# Listing the catalog (and docker search) is open to every user: the gateway
+# filters the list down to the repositories the caller may pull, so it reveals nothing.
+granted contains {"type": "registry", "name": "catalog", "actions": ["*"]} if {
+	authenticated
+	some r in input.access
+	r.type == "registry"
+	r.name == "catalog"
+}

@@ -43,3 +43,12 @@ reason := "pushing latest to prod/ is not allowed; push a version tag" if {
 	some r in input.access
 	pushing_prod_latest(r)
 }
+
+# Listing the catalog (and docker search) is open to every user: the gateway
+# filters the list down to the repositories the caller may pull, so it reveals nothing.
+granted contains {"type": "registry", "name": "catalog", "actions": ["*"]} if {
+	authenticated
+	some r in input.access
+	r.type == "registry"
+	r.name == "catalog"
+}

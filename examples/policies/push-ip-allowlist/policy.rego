@@ -42,3 +42,12 @@ reason := sprintf("pushes are not allowed from %s", [input.request.client_ip]) i
 	some a in r.actions
 	a in {"push", "delete", "*"}
 }
+
+# Listing the catalog (and docker search) is open to every user: the gateway
+# filters the list down to the repositories the caller may pull, so it reveals nothing.
+granted contains {"type": "registry", "name": "catalog", "actions": ["*"]} if {
+	authenticated
+	some r in input.access
+	r.type == "registry"
+	r.name == "catalog"
+}

@@ -40,3 +40,12 @@ granted contains {"type": r.type, "name": r.name, "actions": ["*"]} if {
 }
 
 reason := sprintf("team namespaces: %v", [sort(team_namespaces)]) if authenticated
+
+# Listing the catalog (and docker search) is open to every user: the gateway
+# filters the list down to the repositories the caller may pull, so it reveals nothing.
+granted contains {"type": "registry", "name": "catalog", "actions": ["*"]} if {
+	authenticated
+	some r in input.access
+	r.type == "registry"
+	r.name == "catalog"
+}
