@@ -86,51 +86,135 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 }
 func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
+// served is a `gateway serve` running in-process for a test.
+type served struct {
+	addr   string
+	logs   *syncBuffer
+	client *http.Client
+	pass   string // the generated admin password
+	cancel context.CancelFunc
+	done   chan int
+}
+
+func freeLoopback(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// startServe runs serve with the defaults on a fresh data directory plus args, and waits
+// until it is ready and its CA and admin password are known.
+func startServe(t *testing.T, args ...string) *served {
+	t.Helper()
+	dir := t.TempDir()
+	s := &served{addr: freeLoopback(t), logs: &syncBuffer{}, done: make(chan int, 1)}
+	ctx, cancel := context.WithCancel(t.Context())
+	s.cancel = cancel
+	t.Cleanup(cancel)
+	args = append([]string{"--listen", s.addr, "--data", dir}, args...)
+	go func() { s.done <- run(ctx, args, strings.NewReader(""), s.logs, s.logs) }()
+	caFile := filepath.Join(dir, "certs", "ca.crt")
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if time.Now().After(deadline) {
+			t.Fatalf("gateway did not come up; log:\n%s", s.logs.String())
+		}
+		if pem, err := os.ReadFile(caFile); err == nil && strings.Contains(s.logs.String(), "ready") {
+			pool := x509.NewCertPool()
+			pool.AppendCertsFromPEM(pem)
+			s.client = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	m := regexp.MustCompile(`password=(\S+)`).FindStringSubmatch(s.logs.String())
+	if m == nil {
+		t.Fatalf("no admin password in the log:\n%s", s.logs.String())
+	}
+	s.pass = m[1]
+	return s
+}
+
+// TestShutdownLetsUploadsFinish: on SIGTERM (the context ending) the gateway stops
+// accepting connections, but an upload already streaming finishes and is stored.
+func TestShutdownLetsUploadsFinish(t *testing.T) {
+	s := startServe(t)
+	base := "https://" + s.addr
+	req, _ := http.NewRequest("POST", base+"/v2/admin/big/blobs/uploads/", nil)
+	req.SetBasicAuth("admin", s.pass)
+	resp, err := s.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc := resp.Header.Get("Location")
+	if resp.StatusCode != 202 || loc == "" {
+		t.Fatalf("POST uploads: %d %q", resp.StatusCode, loc)
+	}
+
+	pr, pw := io.Pipe()
+	patch, _ := http.NewRequest("PATCH", base+loc, pr)
+	patch.SetBasicAuth("admin", s.pass)
+	patch.Header.Set("Content-Type", "application/octet-stream")
+	type result struct {
+		resp *http.Response
+		err  error
+	}
+	res := make(chan result, 1)
+	go func() { r, err := s.client.Do(patch); res <- result{r, err} }()
+	chunk := bytes.Repeat([]byte("x"), 1<<20)
+	if _, err := pw.Write(chunk); err != nil {
+		t.Fatal(err)
+	}
+
+	s.cancel() // what SIGTERM does
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", s.addr, time.Second)
+		if err != nil {
+			break // new connections are refused
+		}
+		c.Close()
+		if time.Now().After(deadline) {
+			t.Fatal("the gateway still accepts connections after shutdown began")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, err := pw.Write(chunk); err != nil {
+		t.Fatalf("the in-flight upload was cut: %v", err)
+	}
+	pw.Close()
+	r := <-res
+	if r.err != nil {
+		t.Fatalf("in-flight PATCH failed: %v", r.err)
+	}
+	r.resp.Body.Close()
+	if r.resp.StatusCode != 202 || r.resp.Header.Get("Range") != "0-2097151" {
+		t.Fatalf("in-flight PATCH: %d Range %q, want 202 0-2097151", r.resp.StatusCode, r.resp.Header.Get("Range"))
+	}
+	select {
+	case code := <-s.done:
+		if code != 0 {
+			t.Fatalf("serve exited %d; log:\n%s", code, s.logs.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve did not exit after the upload finished")
+	}
+}
+
 // TestServeDefaults runs `gateway serve` with nothing but a data directory and a port:
 // the admin password is printed once, the CA is written, /v2/ wants a login and accepts
 // the printed password over TLS verified against the printed CA, and the server stops
 // cleanly when its context ends.
 func TestServeDefaults(t *testing.T) {
-	dir := t.TempDir()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	mln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	maddr := mln.Addr().String()
-	mln.Close()
-
-	ctx, cancel := context.WithCancel(t.Context())
-	var logs syncBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"--listen", addr, "--data", dir, "--metrics-listen", maddr}, strings.NewReader(""), &logs, &logs)
-	}()
-
-	caFile := filepath.Join(dir, "certs", "ca.crt")
-	var client *http.Client
-	deadline := time.Now().Add(30 * time.Second)
-	for client == nil {
-		if time.Now().After(deadline) {
-			t.Fatalf("gateway did not come up; log:\n%s", logs.String())
-		}
-		if pem, err := os.ReadFile(caFile); err == nil && strings.Contains(logs.String(), "ready") {
-			pool := x509.NewCertPool()
-			pool.AppendCertsFromPEM(pem)
-			client = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	m := regexp.MustCompile(`password=(\S+)`).FindStringSubmatch(logs.String())
-	if m == nil {
-		t.Fatalf("no admin password in the log:\n%s", logs.String())
-	}
+	maddr := freeLoopback(t)
+	s := startServe(t, "--metrics-listen", maddr)
+	client, logs, addr := s.client, s.logs, s.addr
+	m := []string{"", s.pass}
 	url := "https://" + addr + "/v2/"
 	resp, err := client.Get(url)
 	if err != nil {
@@ -168,9 +252,9 @@ func TestServeDefaults(t *testing.T) {
 	if strings.Count(logs.String(), m[1]) != 1 {
 		t.Errorf("the password appears more than once in the log")
 	}
-	cancel()
+	s.cancel()
 	select {
-	case code := <-done:
+	case code := <-s.done:
 		if code != 0 {
 			t.Fatalf("serve exited %d; log:\n%s", code, logs.String())
 		}
