@@ -83,14 +83,15 @@ func (reg *Registry) serveBlob(w http.ResponseWriter, r *http.Request, rt Route)
 		if _, err := f.Seek(br.start, io.SeekStart); err != nil {
 			return nil // headers are out; nothing more to tell the client
 		}
-		// io.LimitedReader over *os.File keeps net/http's sendfile path.
-		_, _ = io.Copy(w, &io.LimitedReader{R: f, N: n})
+		_, _ = copyBuffered(w, &io.LimitedReader{R: f, N: n})
 		return nil
 	}
 	h.Set("Content-Length", strconv.FormatInt(size, 10))
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
-		_, _ = io.Copy(w, f) // a client gone mid-body is not our error to report
+		// Large reads: the gateway serves this over TLS, where sendfile cannot help and
+		// every read is a syscall. A client gone mid-body is not our error to report.
+		_, _ = copyBuffered(w, f)
 	}
 	return nil
 }

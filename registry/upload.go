@@ -169,12 +169,35 @@ func (u *upload) sum(alg algorithm) (digest, bool) {
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
 
-// copyBuffered is io.CopyBuffer with a pooled 256 KiB buffer: the only memory a transfer
-// holds, whatever its size.
+// copyBuffered copies through a pooled 256 KiB buffer, the only memory a transfer holds
+// whatever its size. Unlike io.CopyBuffer it fills the buffer before each write: a TLS
+// body reads one 16 KiB record at a time, and writing each to the file and the hashers
+// separately would cost a syscall per record (dear on sandboxed kernels).
 func copyBuffered(dst io.Writer, src io.Reader) (int64, error) {
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
-	return io.CopyBuffer(dst, src, *bp)
+	buf := *bp
+	var written int64
+	for {
+		n, rerr := io.ReadFull(src, buf)
+		if n > 0 {
+			w, werr := dst.Write(buf[:n])
+			written += int64(w)
+			if werr != nil {
+				return written, werr
+			}
+			if w != n {
+				return written, io.ErrShortWrite
+			}
+		}
+		switch rerr {
+		case nil:
+		case io.EOF, io.ErrUnexpectedEOF:
+			return written, nil
+		default:
+			return written, rerr
+		}
+	}
 }
 
 // commitBlob moves a verified upload's data to blobs/ and links it into the repository.
