@@ -30,8 +30,8 @@ type Reloader struct {
 	lastHash [sha256.Size]byte
 
 	// debounce is how long Run waits after the last file event before reloading: editors
-	// and config-map updates write in bursts. poll is the fallback interval when file
-	// notifications are unavailable.
+	// and config-map updates write in bursts. poll is the interval of the periodic check
+	// that backs the notifications up.
 	debounce time.Duration
 	poll     time.Duration
 	// onReload, when set (tests), is called after every reload attempt Run makes.

@@ -14,7 +14,8 @@ import (
 // watches the directory holding a policy file (editors and Kubernetes config maps replace
 // files by renaming, which a watch on the file itself would lose), or a policy directory
 // and its subdirectories. Events are debounced, and a reload whose files hash the same as
-// the last attempt is skipped. When file notifications are unavailable it polls instead.
+// the last attempt is skipped. It also polls every r.poll, notifications or not: an edit
+// in place of a symlink's target, or a file system without events, is still seen.
 func (r *Reloader) Run(ctx context.Context) {
 	if r.path == "" {
 		<-ctx.Done()
@@ -37,10 +38,14 @@ func (r *Reloader) Run(ctx context.Context) {
 	timer := time.NewTimer(r.debounce)
 	timer.Stop()
 	defer timer.Stop()
+	poll := time.NewTicker(r.poll)
+	defer poll.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-poll.C:
+			r.attempt(ctx)
 		case ev, ok := <-w.Events:
 			if !ok {
 				return
@@ -88,6 +93,13 @@ func (r *Reloader) watchDirs(w *fsnotify.Watcher) error {
 		return err
 	}
 	if !st.IsDir() {
+		// A symlinked policy file (/etc/portcullis/policy.rego -> elsewhere) changes in
+		// its target's directory, so watch that too.
+		if real, err := filepath.EvalSymlinks(r.path); err == nil && filepath.Dir(real) != filepath.Dir(r.path) {
+			if err := w.Add(filepath.Dir(real)); err != nil {
+				return err
+			}
+		}
 		return w.Add(filepath.Dir(r.path))
 	}
 	return r.addTree(w, r.path)
