@@ -13,6 +13,7 @@ import (
 
 	"github.com/portcullis/portcullis/access"
 	"github.com/portcullis/portcullis/errcode"
+	"github.com/portcullis/portcullis/reference"
 )
 
 // maxCatalogBody caps what is read of one backend catalog page (1000 names of 255 bytes
@@ -96,7 +97,7 @@ func (g *gateway) pullable(r *http.Request, s *RequestScope, names []string) ([]
 			ClientIP: s.clientStr, UserAgent: r.UserAgent()},
 	}
 	for _, n := range names {
-		if validName(n) {
+		if reference.ValidName(n) {
 			in.Access = append(in.Access, repoResource(n, access.Pull))
 		}
 	}

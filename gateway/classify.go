@@ -7,6 +7,7 @@ import (
 
 	"github.com/portcullis/portcullis/access"
 	"github.com/portcullis/portcullis/errcode"
+	"github.com/portcullis/portcullis/reference"
 )
 
 // Classify reads a request method and URL into a Route, or refuses it with an
@@ -79,10 +80,10 @@ func withMount(rt Route, q url.Values) (Route, error) {
 	if len(mount) == 0 || len(from) == 0 {
 		return rt, nil
 	}
-	if !validDigest(mount[0]) {
+	if !reference.ValidDigest(mount[0]) {
 		return rt, errcode.New(errcode.DigestInvalid, "invalid digest in mount parameter")
 	}
-	if !validName(from[0]) {
+	if !reference.ValidName(from[0]) {
 		return rt, errcode.New(errcode.NameInvalid, "invalid repository name in from parameter")
 	}
 	rt.Reference, rt.MountFrom = mount[0], from[0]
@@ -157,7 +158,7 @@ func parsePath(p string) (Route, error) {
 	name, verb := head[:j], head[j+1:]
 	switch verb {
 	case "manifests":
-		if !validTag(last) && !validDigest(last) {
+		if !reference.ValidTag(last) && !reference.ValidDigest(last) {
 			if strings.Contains(last, ":") {
 				return rt, errcode.New(errcode.DigestInvalid, "invalid digest")
 			}
@@ -165,7 +166,7 @@ func parsePath(p string) (Route, error) {
 		}
 		rt.Kind, rt.Reference = KindManifest, last
 	case "blobs", "referrers":
-		if !validDigest(last) {
+		if !reference.ValidDigest(last) {
 			return rt, errcode.New(errcode.DigestInvalid, "invalid digest")
 		}
 		rt.Kind, rt.Reference = KindBlob, last
@@ -188,7 +189,7 @@ func parsePath(p string) (Route, error) {
 }
 
 func named(rt Route, name string) (Route, error) {
-	if !validName(name) {
+	if !reference.ValidName(name) {
 		return rt, errcode.New(errcode.NameInvalid, "invalid repository name")
 	}
 	rt.Name = name

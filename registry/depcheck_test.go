@@ -7,7 +7,7 @@ import (
 )
 
 // TestDeps holds the package's wall (like ggcr's pkg/registry depcheck): the bundled
-// registry builds on the standard library and errcode only, so it never drags in
+// registry builds on the standard library, errcode and reference only, so it never drags in
 // tracing, Redis clients or global loggers.
 func TestDeps(t *testing.T) {
 	goBin := needTool(t, "go")
@@ -17,12 +17,13 @@ func TestDeps(t *testing.T) {
 		t.Fatalf("go list: %v\n%s", err, out)
 	}
 	allowed := map[string]bool{
-		"github.com/portcullis/portcullis/registry": true,
-		"github.com/portcullis/portcullis/errcode":  true,
+		"github.com/portcullis/portcullis/registry":  true,
+		"github.com/portcullis/portcullis/errcode":   true,
+		"github.com/portcullis/portcullis/reference": true,
 	}
 	for _, p := range strings.Fields(string(out)) {
 		if !allowed[p] {
-			t.Errorf("registry depends on %s; only the standard library and errcode are allowed", p)
+			t.Errorf("registry depends on %s; only the standard library, errcode and reference are allowed", p)
 		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/portcullis/portcullis/errcode"
+	"github.com/portcullis/portcullis/reference"
 )
 
 // page applies the spec's pagination to a sorted list: entries strictly after last, at
@@ -82,7 +83,7 @@ func (reg *Registry) serveTags(w http.ResponseWriter, r *http.Request, rt Route)
 	}
 	tags := make([]string, 0, len(entries))
 	for _, e := range entries {
-		if e.IsDir() && isTag(e.Name()) {
+		if e.IsDir() && reference.ValidTag(e.Name()) {
 			if _, err := os.Stat(reg.fs.tagCurrentLink(rt.Name, e.Name())); err == nil {
 				tags = append(tags, e.Name())
 			}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/portcullis/portcullis/errcode"
+	"github.com/portcullis/portcullis/reference"
 )
 
 var errManifestUnknown = errcode.New(errcode.ManifestUnknown, "manifest unknown to registry")
@@ -51,7 +52,7 @@ func (reg *Registry) serveManifest(w http.ResponseWriter, r *http.Request, rt Ro
 
 // resolve turns a tag or digest into the digest of a manifest revision of the repository.
 func (reg *Registry) resolve(name, ref string) (digest, error) {
-	if isTag(ref) {
+	if reference.ValidTag(ref) {
 		d, err := reg.cache.readLink(reg.fs.tagCurrentLink(name, ref))
 		if err != nil {
 			return digest{}, errManifestUnknown
@@ -88,13 +89,13 @@ func (reg *Registry) putManifest(w http.ResponseWriter, r *http.Request, rt Rout
 	// Tags: the reference, or by digest any ?tag= parameters (distribution-spec 1.1+dev
 	// "push manifest with tags").
 	var tags []string
-	if isTag(rt.Reference) {
+	if reference.ValidTag(rt.Reference) {
 		tags = []string{rt.Reference}
 		d = digestOf(sha256Alg, body)
 	} else {
 		tags = r.URL.Query()["tag"]
 		for _, t := range tags {
-			if !isTag(t) {
+			if !reference.ValidTag(t) {
 				return errManifestInvalid("invalid tag parameter " + strconv.Quote(t))
 			}
 		}
@@ -120,7 +121,7 @@ func (reg *Registry) putManifest(w http.ResponseWriter, r *http.Request, rt Rout
 		return err
 	}
 	h := w.Header()
-	if !isTag(rt.Reference) {
+	if !reference.ValidTag(rt.Reference) {
 		for _, t := range tags { // the spec's answer to ?tag=: one OCI-Tag per tag applied
 			h.Add("OCI-Tag", t)
 		}
@@ -166,7 +167,7 @@ func (reg *Registry) storeManifest(name string, tags []string, d digest, body []
 // deleteManifest deletes a tag (OCI 1.1), or a manifest by digest: its revision link,
 // every tag pointing at it and its referrers-index entry, so that GC reclaims its blobs.
 func (reg *Registry) deleteManifest(w http.ResponseWriter, rt Route) error {
-	if isTag(rt.Reference) {
+	if reference.ValidTag(rt.Reference) {
 		dir := reg.fs.tagDir(rt.Name, rt.Reference)
 		if _, err := readLink(reg.fs.tagCurrentLink(rt.Name, rt.Reference)); err != nil {
 			return errManifestUnknown

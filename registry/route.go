@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/portcullis/portcullis/errcode"
+	"github.com/portcullis/portcullis/reference"
 )
 
 // Route kinds: one per endpoint family of the distribution spec.
@@ -35,7 +36,7 @@ type Route struct {
 }
 
 // maxNameLen caps repository names (the spec's advice: clients limit host/name to 255).
-const maxNameLen = 255
+const maxNameLen = reference.MaxNameLen
 
 // ParseRoute reads the request method and the decoded path u.Path (never RawPath: a
 // percent-escape cannot smuggle a '/' into a name, because the name grammar has no '%' and
@@ -103,17 +104,17 @@ func parsePath(p string) (Route, error) {
 	name, verb := head[:j], head[j+1:]
 	switch verb {
 	case "manifests":
-		if !isTag(last) && !isDigestGrammar(last) {
+		if !reference.ValidTag(last) && !reference.ValidDigestGrammar(last) {
 			return Route{}, errcode.New(errcode.ManifestInvalid, "invalid tag or digest").WithStatus(http.StatusBadRequest)
 		}
 		return named(Route{Kind: KindManifest, Reference: last}, name)
 	case "blobs":
-		if !isDigestGrammar(last) {
+		if !reference.ValidDigestGrammar(last) {
 			return Route{}, errcode.New(errcode.DigestInvalid, "invalid digest")
 		}
 		return named(Route{Kind: KindBlob, Reference: last}, name)
 	case "referrers":
-		if !isDigestGrammar(last) {
+		if !reference.ValidDigestGrammar(last) {
 			return Route{}, errcode.New(errcode.DigestInvalid, "invalid digest")
 		}
 		return named(Route{Kind: KindReferrers, Reference: last}, name)
@@ -131,7 +132,7 @@ func parsePath(p string) (Route, error) {
 }
 
 func named(rt Route, name string) (Route, error) {
-	if !isName(name) {
+	if !reference.ValidName(name) {
 		return Route{}, errcode.New(errcode.NameInvalid, "invalid repository name")
 	}
 	rt.Name = name
@@ -155,99 +156,6 @@ func methodAllowed(kind, m string) bool {
 }
 
 func isAlnumLower(c byte) bool { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') }
-
-// isName reports whether s matches the spec's repository name grammar.
-func isName(s string) bool {
-	if s == "" || len(s) > maxNameLen {
-		return false
-	}
-	for comp := range strings.SplitSeq(s, "/") {
-		if !isNameComponent(comp) {
-			return false
-		}
-	}
-	return true
-}
-
-// isNameComponent matches [a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*.
-func isNameComponent(s string) bool {
-	i := 0
-	for {
-		start := i
-		for i < len(s) && isAlnumLower(s[i]) {
-			i++
-		}
-		if i == start {
-			return false
-		}
-		if i == len(s) {
-			return true
-		}
-		switch s[i] {
-		case '.':
-			i++
-		case '_':
-			i++
-			if i < len(s) && s[i] == '_' {
-				i++
-			}
-		case '-':
-			for i < len(s) && s[i] == '-' {
-				i++
-			}
-		default:
-			return false
-		}
-	}
-}
-
-// isTag matches [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}.
-func isTag(s string) bool {
-	if s == "" || len(s) > 128 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		ok := isAlnumLower(c) || (c >= 'A' && c <= 'Z') || c == '_' || (i > 0 && (c == '.' || c == '-'))
-		if !ok {
-			return false
-		}
-	}
-	return true
-}
-
-// isDigestGrammar matches [a-z0-9]+([+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+.
-func isDigestGrammar(s string) bool {
-	alg, enc, ok := strings.Cut(s, ":")
-	if !ok || alg == "" || enc == "" {
-		return false
-	}
-	prevSep := true
-	for i := 0; i < len(alg); i++ {
-		c := alg[i]
-		switch {
-		case isAlnumLower(c):
-			prevSep = false
-		case c == '+' || c == '.' || c == '_' || c == '-':
-			if prevSep {
-				return false
-			}
-			prevSep = true
-		default:
-			return false
-		}
-	}
-	if prevSep {
-		return false
-	}
-	for i := 0; i < len(enc); i++ {
-		c := enc[i]
-		if !isAlnumLower(c) && (c < 'A' || c > 'Z') && c != '=' && c != '_' && c != '-' {
-			return false
-		}
-	}
-	return true
-}
 
 // isUploadID accepts the ids this registry and registry:2 (UUIDs) hand out: letters,
 // digits, '-', '_' and '=', at most 128 bytes; never a path separator or a dot segment.

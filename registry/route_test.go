@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/portcullis/portcullis/errcode"
+	"github.com/portcullis/portcullis/reference"
 )
 
 func TestParseRoute(t *testing.T) {
@@ -155,14 +156,14 @@ func FuzzGrammars(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		if got, want := isName(s), nameRE.MatchString(s) && len(s) <= maxNameLen; got != want {
-			t.Errorf("isName(%q) = %v, regexp says %v", s, got, want)
+		if got, want := reference.ValidName(s), nameRE.MatchString(s) && len(s) <= maxNameLen; got != want {
+			t.Errorf("reference.ValidName(%q) = %v, regexp says %v", s, got, want)
 		}
-		if got, want := isTag(s), tagRE.MatchString(s); got != want {
-			t.Errorf("isTag(%q) = %v, regexp says %v", s, got, want)
+		if got, want := reference.ValidTag(s), tagRE.MatchString(s); got != want {
+			t.Errorf("reference.ValidTag(%q) = %v, regexp says %v", s, got, want)
 		}
-		if got, want := isDigestGrammar(s), digestRE.MatchString(s); got != want {
-			t.Errorf("isDigestGrammar(%q) = %v, regexp says %v", s, got, want)
+		if got, want := reference.ValidDigestGrammar(s), digestRE.MatchString(s); got != want {
+			t.Errorf("reference.ValidDigestGrammar(%q) = %v, regexp says %v", s, got, want)
 		}
 		d, ok := parseDigest(s)
 		if ok != strictRE.MatchString(s) {
@@ -171,7 +172,7 @@ func FuzzGrammars(f *testing.F) {
 		if ok && d.String() != s {
 			t.Errorf("parseDigest(%q).String() = %q", s, d)
 		}
-		if ok && !isDigestGrammar(s) {
+		if ok && !reference.ValidDigestGrammar(s) {
 			t.Errorf("strict digest %q outside the grammar", s)
 		}
 	})

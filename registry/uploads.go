@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/portcullis/portcullis/errcode"
+	"github.com/portcullis/portcullis/reference"
 )
 
 var (
@@ -25,7 +26,7 @@ func (reg *Registry) startUpload(w http.ResponseWriter, r *http.Request, rt Rout
 			// holds would let a digest stand in for read access to a repository the gateway
 			// never authorised.
 			from := q.Get("from")
-			if isName(from) && reg.blobInRepo(from, d) {
+			if reference.ValidName(from) && reg.blobInRepo(from, d) {
 				if err := writeLink(reg.fs.layerLinkDir(rt.Name, d), d); err != nil {
 					return fmt.Errorf("mounting %s from %s into %s: %w", d, from, rt.Name, err)
 				}
