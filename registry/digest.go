@@ -16,8 +16,14 @@ const (
 	sha512Alg algorithm = "sha512"
 )
 
-// algorithms is every supported algorithm, in the order upload hashers are kept.
+// algorithms is every supported algorithm.
 var algorithms = []algorithm{sha256Alg, sha512Alg}
+
+// streamAlgorithms are hashed while an upload session streams in. A session learns its
+// digest only at the final PUT; nearly every client uses sha256, so hashing sha512 too
+// would cost every push a second hash (a third of the upload's CPU) for the rare sha512
+// push, which instead re-reads its data once at the end (upload.rehash).
+var streamAlgorithms = []algorithm{sha256Alg}
 
 func (a algorithm) hexLen() int {
 	switch a {

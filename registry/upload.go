@@ -65,7 +65,7 @@ func (reg *Registry) createUpload(name string, algs []algorithm) (string, *uploa
 
 // openUpload loads a session; fs.ErrNotExist when there is none.
 func (reg *Registry) openUpload(name, id string) (*upload, error) {
-	u := &upload{dir: reg.fs.uploadDir(name, id), algs: algorithms}
+	u := &upload{dir: reg.fs.uploadDir(name, id), algs: streamAlgorithms}
 	fi, err := os.Stat(u.dataPath())
 	if err != nil {
 		return nil, err
@@ -157,7 +157,22 @@ func (u *upload) saveStates(old int64) {
 	}
 }
 
-// sum is the digest of the bytes received, under alg (which the session must hash).
+// rehash reads the session's data once to digest it under alg, an algorithm the
+// session did not hash while streaming.
+func (u *upload) rehash(alg algorithm) (digest, error) {
+	f, err := os.Open(u.dataPath())
+	if err != nil {
+		return digest{}, fmt.Errorf("rehashing upload %s: %w", u.dir, err)
+	}
+	defer f.Close()
+	h := alg.new()
+	if _, err := copyBuffered(h, f); err != nil {
+		return digest{}, fmt.Errorf("rehashing upload %s: %w", u.dir, err)
+	}
+	return sumDigest(alg, h), nil
+}
+
+// sum is the digest of the bytes received, under alg, if the session hashes alg.
 func (u *upload) sum(alg algorithm) (digest, bool) {
 	for i, a := range u.algs {
 		if a == alg {
@@ -169,35 +184,62 @@ func (u *upload) sum(alg algorithm) (digest, bool) {
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
 
-// copyBuffered copies through a pooled 256 KiB buffer, the only memory a transfer holds
-// whatever its size. Unlike io.CopyBuffer it fills the buffer before each write: a TLS
-// body reads one 16 KiB record at a time, and writing each to the file and the hashers
-// separately would cost a syscall per record (dear on sandboxed kernels).
+// copyBuffered copies src to dst through two pooled 256 KiB buffers, the only memory a
+// transfer holds whatever its size. A reader goroutine fills one buffer while this one
+// writes the other, so receiving (for a TLS body: decrypting one 16 KiB record per read)
+// and writing plus hashing run on two cores instead of taking turns on one. Each write
+// is a whole buffer: one syscall per 256 KiB, not per record. It returns only once the
+// reader has stopped, so src is never read after it returns.
 func copyBuffered(dst io.Writer, src io.Reader) (int64, error) {
-	bp := bufPool.Get().(*[]byte)
-	defer bufPool.Put(bp)
-	buf := *bp
+	type chunk struct {
+		b   *[]byte
+		n   int
+		err error
+	}
+	free := make(chan *[]byte, 2)
+	full := make(chan chunk, 2) // never blocks the reader: only two buffers exist
+	free <- bufPool.Get().(*[]byte)
+	free <- bufPool.Get().(*[]byte)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for b := range free {
+			n, err := io.ReadFull(src, *b)
+			full <- chunk{b, n, err}
+			if err != nil {
+				return
+			}
+		}
+	}()
 	var written int64
-	for {
-		n, rerr := io.ReadFull(src, buf)
-		if n > 0 {
-			w, werr := dst.Write(buf[:n])
+	var werr error
+	for c := range full {
+		if werr == nil && c.n > 0 {
+			var w int
+			w, werr = dst.Write((*c.b)[:c.n])
 			written += int64(w)
+			if werr == nil && w != c.n {
+				werr = io.ErrShortWrite
+			}
+		}
+		if c.err != nil || werr != nil {
+			close(free) // the reader stops after its current read
+			<-done
+			bufPool.Put(c.b)
+			for b := range free {
+				bufPool.Put(b)
+			}
 			if werr != nil {
 				return written, werr
 			}
-			if w != n {
-				return written, io.ErrShortWrite
+			if c.err == io.EOF || c.err == io.ErrUnexpectedEOF {
+				return written, nil
 			}
+			return written, c.err
 		}
-		switch rerr {
-		case nil:
-		case io.EOF, io.ErrUnexpectedEOF:
-			return written, nil
-		default:
-			return written, rerr
-		}
+		free <- c.b
 	}
+	panic("unreachable")
 }
 
 // commitBlob moves a verified upload's data to blobs/ and links it into the repository.

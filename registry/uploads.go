@@ -41,7 +41,7 @@ func (reg *Registry) startUpload(w http.ResponseWriter, r *http.Request, rt Rout
 		}
 		return reg.monolithic(w, r, rt.Name, d)
 	}
-	id, _, err := reg.createUpload(rt.Name, algorithms)
+	id, _, err := reg.createUpload(rt.Name, streamAlgorithms)
 	if err != nil {
 		return err
 	}
@@ -113,7 +113,12 @@ func (reg *Registry) serveUpload(w http.ResponseWriter, r *http.Request, rt Rout
 			return err
 		}
 	}
-	got, _ := u.sum(d.alg)
+	got, ok := u.sum(d.alg)
+	if !ok {
+		if got, err = u.rehash(d.alg); err != nil {
+			return err
+		}
+	}
 	if got != d {
 		_ = os.RemoveAll(u.dir)
 		return errcode.New(errcode.DigestInvalid, "content does not match digest").WithDetail(map[string]string{"computed": got.String()})
