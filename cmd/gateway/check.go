@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -19,16 +18,9 @@ import (
 // loads every file it names (users, groups, policy with its tests, certificates) and lists
 // every problem. Exit 0 when there is none, 1 otherwise.
 func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("check", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	loader := config.NewLoader(fs, os.LookupEnv)
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	cfg, err := loader.Load()
-	if err != nil {
-		printProblems(stderr, err)
-		return 1
+	cfg, code := readConfig("check", args, stderr, nil)
+	if code != 0 {
+		return code
 	}
 	errs := []error{cfg.Validate()}
 	quiet := slog.New(slog.DiscardHandler)

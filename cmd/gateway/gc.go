@@ -5,9 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 
-	"github.com/portcullis/portcullis/config"
 	"github.com/portcullis/portcullis/registry"
 )
 
@@ -15,18 +13,13 @@ import (
 // blobs and stale uploads of the bundled registry. Dry run unless --delete. Run it while
 // the gateway is stopped (or in read-only maintenance), as with registry:2's own GC.
 func runGC(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("gc", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	del := fs.Bool("delete", false, "remove what is unreferenced (default: only report)")
-	untagged := fs.Bool("untagged", false, "also remove manifests no tag reaches (directly, through an index or as a referrer)")
-	loader := config.NewLoader(fs, os.LookupEnv)
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	cfg, err := loader.Load()
-	if err != nil {
-		printProblems(stderr, err)
-		return 1
+	var del, untagged *bool
+	cfg, code := readConfig("gc", args, stderr, func(fs *flag.FlagSet) {
+		del = fs.Bool("delete", false, "remove what is unreferenced (default: only report)")
+		untagged = fs.Bool("untagged", false, "also remove manifests no tag reaches (directly, through an index or as a referrer)")
+	})
+	if code != 0 {
+		return code
 	}
 	if cfg.Upstream != "" {
 		fmt.Fprintln(stderr, "gateway gc: the upstream registry collects its own garbage; gc works on the bundled registry only")

@@ -38,8 +38,25 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) int {
 // loadConfig parses flags, reads and validates the configuration. A non-zero code means
 // the problems were printed and the command should exit with it.
 func loadConfig(name string, args []string, stderr io.Writer) (config.Config, int) {
+	cfg, code := readConfig(name, args, stderr, nil)
+	if code != 0 {
+		return cfg, code
+	}
+	if err := cfg.Validate(); err != nil {
+		printProblems(stderr, err)
+		return cfg, 1
+	}
+	return cfg, 0
+}
+
+// readConfig parses the configuration flags (and any a subcommand adds with extra) and
+// reads the configuration from its sources, without validating it.
+func readConfig(name string, args []string, stderr io.Writer, extra func(*flag.FlagSet)) (config.Config, int) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	if extra != nil {
+		extra(fs)
+	}
 	loader := config.NewLoader(fs, os.LookupEnv)
 	if err := fs.Parse(args); err != nil {
 		return config.Config{}, 2
@@ -49,9 +66,6 @@ func loadConfig(name string, args []string, stderr io.Writer) (config.Config, in
 		return config.Config{}, 2
 	}
 	cfg, err := loader.Load()
-	if err == nil {
-		err = cfg.Validate()
-	}
 	if err != nil {
 		printProblems(stderr, err)
 		return cfg, 1
