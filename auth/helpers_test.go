@@ -2,7 +2,6 @@ package auth
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
@@ -10,20 +9,6 @@ import (
 	htpasswd "github.com/tg123/go-htpasswd"
 	"golang.org/x/crypto/bcrypt"
 )
-
-// needTool returns the path of an external tool, skipping the test when it is missing
-// unless CI is set, where a missing tool is a failure (CI installs them).
-func needTool(t testing.TB, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is required in CI (apt-get install apache2-utils): %v", name, err)
-		}
-		t.Skipf("%s not installed (apt-get install apache2-utils); skipping", name)
-	}
-	return p
-}
 
 // writeFile writes content to dir/name and returns the path.
 func writeFile(t testing.TB, dir, name, content string) string {

@@ -5,12 +5,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/portcullis/portcullis/internal/testenv"
 )
 
 // TestVerifyApacheHtpasswd verifies entries written by the real htpasswd from apache2-utils,
 // in every encoding it offers that go-htpasswd reads.
 func TestVerifyApacheHtpasswd(t *testing.T) {
-	bin := needTool(t, "htpasswd")
+	bin := testenv.NeedTool(t, "htpasswd")
 	tests := []struct {
 		name string
 		flag string
@@ -53,7 +55,7 @@ func TestVerifyApacheHtpasswd(t *testing.T) {
 
 // TestSetPasswordApacheVerifies: `htpasswd -vb` accepts what SetPassword wrote.
 func TestSetPasswordApacheVerifies(t *testing.T) {
-	bin := needTool(t, "htpasswd")
+	bin := testenv.NeedTool(t, "htpasswd")
 	path := filepath.Join(t.TempDir(), "htpasswd")
 	users := map[string]string{"alice": "wonder land", "bob": "p:a:s:s", "carol": "ünïcödé"}
 	for u, p := range users {

@@ -5,12 +5,14 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/portcullis/portcullis/internal/testenv"
 )
 
 // TestSelfSignedCurl checks the CA file and server certificate with a second TLS stack
 // (curl with OpenSSL), which is what users' tools will do with `gateway ca` output.
 func TestSelfSignedCurl(t *testing.T) {
-	curl := needTool(t, "curl")
+	curl := testenv.NeedTool(t, "curl")
 	s, err := NewSelfSigned(SelfSignedOptions{Dir: t.TempDir(), Hosts: []string{"registry.example.test"}})
 	if err != nil {
 		t.Fatal(err)
@@ -54,7 +56,7 @@ func TestSelfSignedCurl(t *testing.T) {
 // TestServerConfigOpenSSL has OpenSSL offer old protocol versions (lowering its own security
 // level so that it will) and checks that our server is the one refusing them.
 func TestServerConfigOpenSSL(t *testing.T) {
-	openssl := needTool(t, "openssl")
+	openssl := testenv.NeedTool(t, "openssl")
 	s, err := NewSelfSigned(SelfSignedOptions{Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)

@@ -1,7 +1,6 @@
 package certs
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -15,9 +14,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/portcullis/portcullis/internal/testenv"
 )
 
 // The end-to-end ACME test runs pebble (Let's Encrypt's test CA) and pebble-challtestsrv
@@ -25,62 +25,12 @@ import (
 // cache, then obtains, verifies and renews certificates through ACME. See README.md.
 
 const (
-	pebbleModule = "github.com/letsencrypt/pebble/v2"
 	// pebbleValidity is the lifetime pebble gives certificates here, and acmeRenewBefore
 	// how early they are renewed: together they make autocert renew a few seconds after
 	// issuance instead of after weeks.
 	pebbleValidity  = 30 * time.Second
 	acmeRenewBefore = 25 * time.Second
 )
-
-// needTool skips when an external tool is missing, except in CI, which must have it.
-func needTool(t *testing.T, name string) string {
-	t.Helper()
-	path, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is required in CI: %v", name, err)
-		}
-		t.Skipf("%s not found (%v); skipping (CI=1 makes this a failure)", name, err)
-	}
-	return path
-}
-
-// buildPebble builds pebble and pebble-challtestsrv at the version go.mod requires. It builds
-// inside the pebble module's own directory so that pebble's dependencies need no go.sum
-// entries in ours.
-func buildPebble(t *testing.T) (pebble, challtestsrv string) {
-	t.Helper()
-	gobin := needTool(t, "go")
-	dir := goModDir(t, gobin)
-	out := t.TempDir()
-	cmd := exec.CommandContext(t.Context(), gobin, "build", "-o", out+string(filepath.Separator), "./cmd/pebble", "./cmd/pebble-challtestsrv")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=readonly -buildvcs=false")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building pebble in %s: %v\n%s", dir, err, b)
-	}
-	return filepath.Join(out, "pebble"), filepath.Join(out, "pebble-challtestsrv")
-}
-
-func goModDir(t *testing.T, gobin string) string {
-	t.Helper()
-	for _, args := range [][]string{
-		{"list", "-m", "-json", pebbleModule},
-		{"mod", "download", "-json", pebbleModule},
-	} {
-		b, err := exec.CommandContext(t.Context(), gobin, args...).Output()
-		if err != nil {
-			continue
-		}
-		var m struct{ Dir string }
-		if json.Unmarshal(b, &m) == nil && m.Dir != "" {
-			return m.Dir
-		}
-	}
-	t.Fatalf("cannot locate %s in the module cache; is it still required in go.mod?", pebbleModule)
-	return ""
-}
 
 func freePort(t *testing.T, network string) int {
 	t.Helper()
@@ -109,23 +59,8 @@ func freePort(t *testing.T, network string) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-// syncBuffer collects a process's output for failure messages.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer collects log output written from server goroutines.
+type syncBuffer = testenv.SyncBuffer
 
 func startProcess(t *testing.T, env []string, name string, args ...string) *syncBuffer {
 	t.Helper()
@@ -185,7 +120,7 @@ func startPebble(t *testing.T) *pebbleEnv {
 	if testing.Short() && os.Getenv("CI") == "" {
 		t.Skip("skipping the pebble end-to-end test in -short mode (CI runs it regardless)")
 	}
-	pebbleBin, challBin := buildPebble(t)
+	pebbleBin, challBin := testenv.BuildPebble(t)
 	dir := t.TempDir()
 
 	// Pebble's own HTTPS certificate, from a CA only our client trusts.

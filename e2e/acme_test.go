@@ -32,8 +32,7 @@ const (
 	// before expiry, so about 20 s after issuance: inside the test, without churn.
 	acmeValidity = 30 * time.Second
 	// acmeWait bounds each wait on pebble or the gateway; nothing asserts on durations.
-	acmeWait     = 60 * time.Second
-	pebbleModule = "github.com/letsencrypt/pebble/v2"
+	acmeWait = 60 * time.Second
 )
 
 // Log lines the tests wait for or count, in the gateway's and pebble's output.

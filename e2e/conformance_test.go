@@ -1,103 +1,18 @@
 package e2e
 
 import (
-	"encoding/xml"
-	"errors"
-	"fmt"
-	"io"
 	"maps"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/portcullis/portcullis/internal/testenv"
 )
 
-// conformanceResult is one run of ../shared/bench/conformance.sh.
-type conformanceResult struct {
-	Passed, Failed, Skipped int
-	// Failing holds the names of the failing test cases from junit.xml.
-	Failing map[string]bool
-	Output  string // the script's stdout and stderr
-	Err     error  // the script's exit error, if any
-}
-
-var summaryLine = regexp.MustCompile(`(?m)^conformance: (\d+) passed, (\d+) failed, (\d+) skipped\s*$`)
-
-// conformance runs the OCI conformance suite against url with the given script flags and
-// reads its summary line and junit.xml.
-func conformance(t *testing.T, url string, flags ...string) conformanceResult {
+// conformance runs the OCI conformance suite against url with the script's flags.
+func conformance(t *testing.T, url string, flags ...string) testenv.ConformanceResult {
 	t.Helper()
-	script := filepath.Join(repoRoot, "..", "shared", "bench", "conformance.sh")
-	if _, err := os.Stat(script); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("conformance suite script missing: %v", err)
-		}
-		t.Skipf("conformance suite script missing (../shared beside the repository): %v", err)
-	}
-	needTool(t, "bash")
-	out := t.TempDir()
-	cmd := exec.CommandContext(t.Context(), "bash", append(append([]string{script, "-t", "300", "-o", out}, flags...), url)...)
-	b, err := cmd.CombinedOutput()
-	res := conformanceResult{Output: string(b), Err: err}
-	m := summaryLine.FindAllStringSubmatch(res.Output, -1)
-	if len(m) == 0 {
-		t.Fatalf("conformance.sh printed no summary line (%v):\n%s", err, res.Output)
-	}
-	last := m[len(m)-1]
-	res.Passed, _ = strconv.Atoi(last[1])
-	res.Failed, _ = strconv.Atoi(last[2])
-	res.Skipped, _ = strconv.Atoi(last[3])
-	if res.Failing, err = junitFailures(filepath.Join(out, "junit.xml")); err != nil {
-		t.Fatalf("%v\n%s", err, res.Output)
-	}
-	return res
-}
-
-// failedStatus lists the junit testcase statuses the suite's reporter uses for failure
-// (the same list conformance.sh counts).
-var failedStatus = map[string]bool{
-	"failure": true, "failed": true, "error": true, "panicked": true,
-	"interrupted": true, "aborted": true, "timedout": true,
-}
-
-// junitFailures returns the names of failing testcase elements in a junit.xml file.
-func junitFailures(file string) (map[string]bool, error) {
-	f, err := os.Open(file)
-	if err != nil {
-		return nil, fmt.Errorf("reading junit report: %w", err)
-	}
-	defer f.Close()
-	failing := map[string]bool{}
-	dec := xml.NewDecoder(f)
-	for {
-		tok, err := dec.Token()
-		if errors.Is(err, io.EOF) {
-			return failing, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("parsing %s: %w", file, err)
-		}
-		se, ok := tok.(xml.StartElement)
-		if !ok || se.Name.Local != "testcase" {
-			continue
-		}
-		var name, status string
-		for _, a := range se.Attr {
-			switch a.Name.Local {
-			case "name":
-				name = a.Value
-			case "status":
-				status = a.Value
-			}
-		}
-		if failedStatus[status] {
-			failing[name] = true
-		}
-	}
+	return testenv.Conformance(t, url, nil, flags...)
 }
 
 func TestConformanceBundled(t *testing.T) {
@@ -126,17 +41,17 @@ var gatewayFixes = map[string]bool{
 
 func TestConformanceSidecar(t *testing.T) {
 	t.Parallel()
-	needTool(t, "docker-registry")
-	var direct, proxied conformanceResult
+	testenv.NeedTool(t, "docker-registry")
+	var direct, proxied testenv.ConformanceResult
 	t.Run("runs", func(t *testing.T) {
 		t.Run("direct", func(t *testing.T) {
 			t.Parallel()
-			direct = conformance(t, startRegistry(t), "-n")
+			direct = conformance(t, "http://"+testenv.Registry2(t, ""), "-n")
 			t.Logf("docker-registry 2.8 direct: %d passed, %d failed, %d skipped", direct.Passed, direct.Failed, direct.Skipped)
 		})
 		t.Run("gateway", func(t *testing.T) {
 			t.Parallel()
-			g := startGateway(t, t.TempDir(), append(authFlags(t), "--upstream", startRegistry(t))...)
+			g := startGateway(t, t.TempDir(), append(authFlags(t), "--upstream", "http://"+testenv.Registry2(t, ""))...)
 			proxied = conformance(t, g.URL, "-n", "-u", adminUser, "-p", adminPass, "-c", g.CAFile)
 			t.Logf("through the gateway: %d passed, %d failed, %d skipped", proxied.Passed, proxied.Failed, proxied.Skipped)
 		})

@@ -79,18 +79,3 @@ func needGateway(t *testing.T) {
 		t.Fatalf("gateway binary not available: %v", buildErr)
 	}
 }
-
-// needTool returns the path of an external tool, skipping the test when it is missing,
-// except under CI (env CI non-empty), where a missing tool is a failure: CI installs them.
-func needTool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err == nil {
-		return p
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatalf("%s not found in PATH (CI must install it): %v", name, err)
-	}
-	t.Skipf("%s not found in PATH; install it to run this test", name)
-	return ""
-}

@@ -20,6 +20,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/portcullis/portcullis/internal/testenv"
 )
 
 // pebbleE2E is a running pebble with its DNS server.
@@ -41,7 +43,7 @@ func (p *pebbleE2E) log() string {
 // httpPort and TLS-ALPN-01 on tlsPort of 127.0.0.1, and stops them when the test ends.
 func startPebbleE2E(t *testing.T, tlsPort, httpPort string) *pebbleE2E {
 	t.Helper()
-	pebbleBin, challBin := buildPebbleE2E(t)
+	pebbleBin, challBin := testenv.BuildPebble(t)
 	dir := t.TempDir()
 	p := &pebbleE2E{caFile: filepath.Join(dir, "listener-ca.pem"), logPath: filepath.Join(dir, "pebble.log")}
 
@@ -119,51 +121,6 @@ func startPebbleE2E(t *testing.T, tlsPort, httpPort string) *pebbleE2E {
 	p.roots = x509.NewCertPool()
 	p.roots.AddCert(p.root)
 	return p
-}
-
-// buildPebbleE2E builds pebble and pebble-challtestsrv at the version go.mod requires,
-// inside that module's directory in the module cache so that pebble's dependencies need no
-// go.sum entries in ours.
-func buildPebbleE2E(t *testing.T) (pebble, challtestsrv string) {
-	t.Helper()
-	gobin := needTool(t, "go")
-	var dir string
-	for _, args := range [][]string{
-		{"list", "-m", "-json", pebbleModule},
-		{"mod", "download", "-json", pebbleModule},
-	} {
-		cmd := exec.CommandContext(t.Context(), gobin, args...)
-		cmd.Dir = repoRoot
-		b, err := cmd.Output()
-		if err != nil {
-			continue
-		}
-		var m struct{ Dir string }
-		if json.Unmarshal(b, &m) == nil && m.Dir != "" {
-			dir = m.Dir
-			break
-		}
-	}
-	if dir == "" {
-		pebbleUnavailable(t, "cannot locate %s in the module cache; is it still required in go.mod?", pebbleModule)
-	}
-	out := t.TempDir()
-	cmd := exec.CommandContext(t.Context(), gobin, "build", "-o", out+string(filepath.Separator), "./cmd/pebble", "./cmd/pebble-challtestsrv")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=readonly -buildvcs=false")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		pebbleUnavailable(t, "building pebble in %s: %v\n%s", dir, err, b)
-	}
-	return filepath.Join(out, "pebble"), filepath.Join(out, "pebble-challtestsrv")
-}
-
-// pebbleUnavailable skips, except under CI (env CI non-empty), where pebble must build.
-func pebbleUnavailable(t *testing.T, format string, args ...any) {
-	t.Helper()
-	if os.Getenv("CI") != "" {
-		t.Fatalf(format, args...)
-	}
-	t.Skipf(format+" (skipping; with CI set this fails)", args...)
 }
 
 // startLogged runs a helper process with its output in logPath and kills it when the test

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/portcullis/portcullis/internal/testenv"
 )
 
 // podman runs the podman CLI with its own storage under a temp dir, so the test neither
@@ -23,7 +25,7 @@ func newPodman(t *testing.T, g *gateway, user, pass string) *podman {
 	dir := t.TempDir()
 	p := &podman{
 		t:   t,
-		bin: needTool(t, "podman"),
+		bin: testenv.NeedTool(t, "podman"),
 		global: []string{
 			"--root", filepath.Join(dir, "root"), "--runroot", filepath.Join(dir, "run"),
 			"--tmpdir", filepath.Join(dir, "tmp"),
@@ -58,8 +60,8 @@ func (p *podman) inspect(ref, format string) string {
 
 func TestPodman(t *testing.T) {
 	t.Parallel()
-	needTool(t, "podman")
-	needTool(t, "skopeo") // deletes the image
+	testenv.NeedTool(t, "podman")
+	testenv.NeedTool(t, "skopeo") // deletes the image
 	g := startGateway(t, t.TempDir(), authFlags(t)...)
 	p := newPodman(t, g, adminUser, adminPass)
 

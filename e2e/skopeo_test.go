@@ -4,6 +4,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/portcullis/portcullis/internal/testenv"
 )
 
 // skopeo runs the skopeo CLI against one gateway as one user: its own auth file, and the
@@ -21,7 +23,7 @@ func newSkopeo(t *testing.T, g *gateway, user, pass string) *skopeo {
 	t.Helper()
 	s := &skopeo{
 		t:        t,
-		bin:      needTool(t, "skopeo"),
+		bin:      testenv.NeedTool(t, "skopeo"),
 		g:        g,
 		certDir:  g.certDir(t),
 		authFile: filepath.Join(t.TempDir(), "auth.json"),
@@ -67,7 +69,7 @@ func (s *skopeo) delete(repoRef string) (stderr string, err error) {
 
 func TestSkopeo(t *testing.T) {
 	t.Parallel()
-	needTool(t, "skopeo")
+	testenv.NeedTool(t, "skopeo")
 	g := startGateway(t, t.TempDir(), authFlags(t)...)
 	s := newSkopeo(t, g, adminUser, adminPass)
 

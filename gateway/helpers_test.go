@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -11,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/portcullis/portcullis/access"
+	"github.com/portcullis/portcullis/internal/testenv"
 )
 
 // testAuthn accepts alice:secret and bob:secret; "broken" as a user is a technical
@@ -60,23 +60,8 @@ func grantIf(ok func(p access.Principal, typ, name, action string) bool) Authori
 	})
 }
 
-// syncBuffer is a log sink safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer collects log output written from server goroutines.
+type syncBuffer = testenv.SyncBuffer
 
 func testLogger() (*slog.Logger, *syncBuffer) {
 	buf := &syncBuffer{}

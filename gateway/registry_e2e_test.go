@@ -2,94 +2,20 @@ package gateway
 
 import (
 	"bytes"
-	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/portcullis/portcullis/internal/testenv"
 )
-
-// needTool skips when an external tool is missing, except in CI, where it must be there.
-func needTool(t *testing.T, tool string) string {
-	t.Helper()
-	p, err := exec.LookPath(tool)
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("%s is required in CI: %v", tool, err)
-		}
-		t.Skipf("%s not installed (apt-get install docker-registry); skipping", tool)
-	}
-	return p
-}
-
-// startDockerRegistry runs Debian's registry 2.8 on a loopback port with filesystem
-// storage in a temporary directory and deletes enabled, and waits until it answers.
-func startDockerRegistry(t *testing.T) string {
-	bin := needTool(t, "docker-registry")
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	dir := t.TempDir()
-	cfg := fmt.Sprintf(`version: 0.1
-log:
-  level: error
-storage:
-  filesystem:
-    rootdirectory: %s
-  delete:
-    enabled: true
-http:
-  addr: %s
-`, filepath.Join(dir, "data"), addr)
-	cfgPath := filepath.Join(dir, "config.yml")
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	var out bytes.Buffer
-	cmd := exec.CommandContext(t.Context(), bin, "serve", cfgPath)
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("docker-registry output:\n%s", out.String())
-		}
-	})
-	// Readiness: poll /v2/ (the process gives no other signal), bounded.
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		resp, err := http.Get("http://" + addr + "/v2/")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return addr
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("docker-registry did not come up on %s: %v", addr, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
 
 // headerSpy records every response header value a client receives.
 type headerSpy struct {
@@ -113,7 +39,7 @@ func (s *headerSpy) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 func TestDockerRegistryUpstream(t *testing.T) {
-	upAddr := startDockerRegistry(t)
+	upAddr := testenv.Registry2(t, "")
 	up := mustUpstream(t, "http://"+upAddr, UpstreamOptions{})
 	h, logs := newTestGateway(t, up, nil)
 	front := httptest.NewServer(h)

@@ -1,17 +1,16 @@
 package policy
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/portcullis/portcullis/access"
+	"github.com/portcullis/portcullis/internal/testenv"
 )
 
 // policyFor grants pull on one repository, so each version of the file is observable.
@@ -29,23 +28,8 @@ func writeFile(t *testing.T, path, text string) {
 	}
 }
 
-// syncBuffer is a log sink safe for the watcher goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer collects log output written from server goroutines.
+type syncBuffer = testenv.SyncBuffer
 
 func allowsPull(t *testing.T, a authorizer, name string) bool {
 	t.Helper()

@@ -4,13 +4,15 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/portcullis/portcullis/internal/testenv"
 )
 
 // TestDeps holds the package's wall (like ggcr's pkg/registry depcheck): the bundled
 // registry builds on the standard library, errcode and reference only, so it never drags in
 // tracing, Redis clients or global loggers.
 func TestDeps(t *testing.T) {
-	goBin := needTool(t, "go")
+	goBin := testenv.NeedTool(t, "go")
 	out, err := exec.CommandContext(t.Context(), goBin, "list", "-deps",
 		"-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", ".").CombinedOutput()
 	if err != nil {

@@ -2,80 +2,18 @@ package registry
 
 import (
 	"bytes"
-	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/portcullis/portcullis/internal/testenv"
 )
-
-// registry2Config writes a docker-registry config serving root on addr, deletes enabled.
-func registry2Config(t *testing.T, root, addr string) string {
-	t.Helper()
-	cfg := fmt.Sprintf(`version: 0.1
-log:
-  level: error
-storage:
-  filesystem:
-    rootdirectory: %s
-  delete:
-    enabled: true
-http:
-  addr: %s
-`, root, addr)
-	cfgPath := filepath.Join(t.TempDir(), "config.yml")
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return cfgPath
-}
-
-// startDockerRegistry runs Debian's docker-registry (distribution 2.8) on root and
-// returns its host:port. It is stopped when the test ends.
-func startDockerRegistry(t *testing.T, root string) string {
-	t.Helper()
-	bin := needTool(t, "docker-registry")
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	cmd := exec.Command(bin, "serve", registry2Config(t, root, addr))
-	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("docker-registry output:\n%s", logs.String())
-		}
-	})
-	// Wait for it to answer; polling a child process's port has no event to wait on.
-	for i := 0; i < 200; i++ {
-		resp, err := http.Get("http://" + addr + "/v2/")
-		if err == nil {
-			resp.Body.Close()
-			return addr
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
-	t.Fatalf("docker-registry did not start on %s:\n%s", addr, logs.String())
-	return ""
-}
 
 // pushRandom writes a random multi-layer image to host/repo:tag with ggcr's client.
 func pushRandom(t *testing.T, host, repo, tag string) v1.Image {
@@ -152,7 +90,7 @@ func TestInteropRegistry2(t *testing.T) {
 	if testing.Short() {
 		t.Skip("needs docker-registry; skipped in -short mode")
 	}
-	needTool(t, "docker-registry")
+	testenv.NeedTool(t, "docker-registry")
 
 	t.Run("ours then registry:2", func(t *testing.T) {
 		root := t.TempDir()
@@ -162,13 +100,13 @@ func TestInteropRegistry2(t *testing.T) {
 		img := pushRandom(t, host, "team/app", "v1")
 		ours.Close()
 
-		addr := startDockerRegistry(t, root)
+		addr := testenv.Registry2(t, root)
 		checkPulled(t, addr, "team/app", "v1", img)
 		checkCatalogAndTags(t, addr, "team/app", "v1")
 	})
 	t.Run("registry:2 then ours", func(t *testing.T) {
 		root := t.TempDir()
-		addr := startDockerRegistry(t, root)
+		addr := testenv.Registry2(t, root)
 		img := pushRandom(t, addr, "team/app", "v2")
 
 		ours := httptest.NewServer(newTestRegistryAt(t, root))
@@ -195,7 +133,7 @@ func TestRegistry2GarbageCollectOnOurLayout(t *testing.T) {
 	if testing.Short() {
 		t.Skip("needs docker-registry; skipped in -short mode")
 	}
-	bin := needTool(t, "docker-registry")
+	bin := testenv.NeedTool(t, "docker-registry")
 	root := t.TempDir()
 	srv := httptest.NewServer(newTestRegistryAt(t, root))
 	host := strings.TrimPrefix(srv.URL, "http://")
@@ -213,7 +151,7 @@ func TestRegistry2GarbageCollectOnOurLayout(t *testing.T) {
 	}
 	srv.Close()
 
-	out, err := exec.CommandContext(t.Context(), bin, "garbage-collect", registry2Config(t, root, "127.0.0.1:0")).CombinedOutput()
+	out, err := exec.CommandContext(t.Context(), bin, "garbage-collect", testenv.Registry2Config(t, root, "127.0.0.1:0")).CombinedOutput()
 	if err != nil {
 		t.Fatalf("docker-registry garbage-collect: %v\n%s", err, out)
 	}

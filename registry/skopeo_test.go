@@ -5,6 +5,8 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/portcullis/portcullis/internal/testenv"
 )
 
 // TestSkopeoCopy copies an image with skopeo (containers/image, another client stack than
@@ -13,11 +15,11 @@ func TestSkopeoCopy(t *testing.T) {
 	if testing.Short() {
 		t.Skip("needs skopeo and docker-registry; skipped in -short mode")
 	}
-	skopeo := needTool(t, "skopeo")
+	skopeo := testenv.NeedTool(t, "skopeo")
 	ours := httptest.NewServer(newTestRegistry(t))
 	defer ours.Close()
 	host := strings.TrimPrefix(ours.URL, "http://")
-	reg2 := startDockerRegistry(t, t.TempDir())
+	reg2 := testenv.Registry2(t, t.TempDir())
 
 	img := pushRandom(t, host, "src/app", "v1")
 	copyImage := func(from, to string) {

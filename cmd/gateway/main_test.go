@@ -12,9 +12,10 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/portcullis/portcullis/internal/testenv"
 )
 
 func runCmd(t *testing.T, stdin string, args ...string) (int, string, string) {
@@ -73,18 +74,8 @@ func TestSubcommands(t *testing.T) {
 	})
 }
 
-// syncBuffer is a bytes.Buffer safe for the server goroutine's log writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+// syncBuffer collects log output written from server goroutines.
+type syncBuffer = testenv.SyncBuffer
 
 // served is a `gateway serve` running in-process for a test.
 type served struct {
