@@ -51,7 +51,7 @@ func New(cfg Config) (http.Handler, error) {
 		recoverPanics(g.log), // 500 for a panic; headers every response carries
 		g.newScope,           // request id, start, client address
 		g.accessLog,          // one line per request, and the Auditor
-		g.classify,           // endpoint, repository, actions; refuses the ambiguous
+		g.classify,           // endpoint, repository, actions; refuses the ambiguous (paths, form bodies)
 		g.authenticate,       // principal
 		g.authorize,          // decision
 	), nil
@@ -71,6 +71,11 @@ func (g *gateway) classify(next http.Handler) http.Handler {
 		s := ScopeFrom(r.Context())
 		rt, err := Classify(r.Method, r.URL)
 		s.route = rt
+		if err == nil {
+			if e := checkBody(r); e != nil {
+				err = e
+			}
+		}
 		if err != nil {
 			e := asErrcode(err)
 			s.denied = "refused: " + e.Message
