@@ -118,7 +118,7 @@ func (u *upload) loadStates() bool {
 // appendFrom streams r onto the session's data through its hashes, then records the
 // hash states for the new size.
 func (u *upload) appendFrom(r io.Reader, persist bool) (int64, error) {
-	f, err := os.OpenFile(u.dataPath(), os.O_WRONLY|os.O_APPEND, 0)
+	f, err := openDataWriter(u.dataPath(), u.size)
 	if err != nil {
 		return 0, err
 	}
@@ -182,7 +182,9 @@ func (u *upload) sum(alg algorithm) (digest, bool) {
 	return digest{}, false
 }
 
-var bufPool = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
+// bufPool's buffers are block-aligned, so an upload's dataWriter can hand them to
+// O_DIRECT as they are.
+var bufPool = sync.Pool{New: func() any { b := alignedBuffer(256 << 10); return &b }}
 
 // copyBuffered copies src to dst through two pooled 256 KiB buffers, the only memory a
 // transfer holds whatever its size. A reader goroutine fills one buffer while this one
