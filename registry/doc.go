@@ -10,7 +10,8 @@
 // rate limits belong to the gateway in front of it; this package knows nothing of them and
 // imports only the standard library and errcode (depcheck_test.go holds that wall).
 //
-// Writes are crash safe: bytes are streamed into a file under _uploads while being hashed,
-// and renamed into blobs/ only once the digest is verified; links are written to a
-// temporary file and renamed. A crash leaves at worst an orphan upload, which GC removes.
+// Writes are crash safe: bytes are streamed into a file under _uploads while being hashed
+// (with O_DIRECT while the file is block-aligned: datawriter.go), fsynced and renamed into
+// blobs/ only once the digest is verified; links are written to a temporary file and
+// renamed. A crash leaves at worst an orphan upload, which GC removes.
 package registry

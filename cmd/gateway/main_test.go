@@ -3,8 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/hex"
 	"io"
 	"net"
 	"net/http"
@@ -251,5 +254,64 @@ func TestServeDefaults(t *testing.T) {
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("serve did not stop after its context ended")
+	}
+}
+
+// TestHTTP2Download: over HTTP/2 (through batchConn) a blob comes back byte for byte, the
+// handlers still see the TLS connection (HSTS is set only on TLS requests), and many
+// small requests on one connection are answered without waiting for a batch.
+func TestHTTP2Download(t *testing.T) {
+	s := startServe(t)
+	base := "https://" + s.addr
+	tr := s.client.Transport.(*http.Transport).Clone()
+	tr.ForceAttemptHTTP2 = true
+	h2 := &http.Client{Transport: tr}
+
+	blob := make([]byte, 3<<20+12345) // not a multiple of the frame size
+	if _, err := rand.Read(blob); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(blob)
+	dg := "sha256:" + hex.EncodeToString(sum[:])
+	req, _ := http.NewRequest("POST", base+"/v2/admin/h2/blobs/uploads/?digest="+dg, bytes.NewReader(blob))
+	req.SetBasicAuth("admin", s.pass)
+	resp, err := h2.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 201 || resp.ProtoMajor != 2 {
+		t.Fatalf("push over h2: %d %s", resp.StatusCode, resp.Proto)
+	}
+	for i := 0; i < 3; i++ {
+		req, _ = http.NewRequest("GET", base+"/v2/admin/h2/blobs/"+dg, nil)
+		req.SetBasicAuth("admin", s.pass)
+		resp, err = h2.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != 200 || resp.ProtoMajor != 2 {
+			t.Fatalf("GET over h2: %d %s %v", resp.StatusCode, resp.Proto, err)
+		}
+		if !bytes.Equal(got, blob) {
+			t.Fatalf("GET over h2 returned %d bytes that differ from the %d pushed", len(got), len(blob))
+		}
+		if resp.Header.Get("Strict-Transport-Security") == "" {
+			t.Fatal("no HSTS over h2: the handler did not see the TLS connection")
+		}
+	}
+	for i := 0; i < 50; i++ {
+		req, _ = http.NewRequest("HEAD", base+"/v2/admin/h2/blobs/"+dg, nil)
+		req.SetBasicAuth("admin", s.pass)
+		resp, err = h2.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 || resp.ContentLength != int64(len(blob)) {
+			t.Fatalf("HEAD over h2: %d, length %d", resp.StatusCode, resp.ContentLength)
+		}
 	}
 }

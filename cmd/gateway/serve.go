@@ -172,6 +172,10 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	}
 	if tlsSetup != nil {
 		main.TLSConfig = tlsSetup.config
+		if err := serveHTTP2Batched(main); err != nil {
+			ln.Close()
+			return fmt.Errorf("http/2: %w", err)
+		}
 		ln = tls.NewListener(ln, tlsSetup.config)
 	}
 	servers := []*http.Server{main}
