@@ -14,7 +14,7 @@
 # "blob GET >= 2x nginx" target on this machine: the client's decryption and syscalls, not the
 # server, set the ceiling. Usage, from the repository root: bash bench/get-ceiling.sh
 # Knobs: PCB_CEIL_DIR (scratch, /tmp/pcb-ceiling), PCB_CEIL_REPS (curl runs, 5),
-# PCB_CEIL_WRK_SECS (10), PCB_GW_BIN (gateway binary, built if absent or PCB_BUILD=1).
+# PCB_CEIL_WRK_SECS (10), PCB_GW_BIN (a gateway binary to use; default: built from this tree).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
