@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -86,6 +87,7 @@ type served struct {
 	logs   *syncBuffer
 	client *http.Client
 	pass   string // the generated admin password
+	dir    string // the data directory
 	cancel context.CancelFunc
 	done   chan int
 }
@@ -105,7 +107,7 @@ func freeLoopback(t *testing.T) string {
 func startServe(t *testing.T, args ...string) *served {
 	t.Helper()
 	dir := t.TempDir()
-	s := &served{addr: freeLoopback(t), logs: &syncBuffer{}, done: make(chan int, 1)}
+	s := &served{addr: freeLoopback(t), dir: dir, logs: &syncBuffer{}, done: make(chan int, 1)}
 	ctx, cancel := context.WithCancel(t.Context())
 	s.cancel = cancel
 	t.Cleanup(cancel)
@@ -134,9 +136,22 @@ func startServe(t *testing.T, args ...string) *served {
 }
 
 // TestShutdownLetsUploadsFinish: on SIGTERM (the context ending) the gateway stops
-// accepting connections, but an upload already streaming finishes and is stored.
+// accepting connections, but an upload already streaming finishes and is stored, over
+// HTTP/1.1 and over HTTP/2 (served through batchConn, with its own GOAWAY on shutdown).
 func TestShutdownLetsUploadsFinish(t *testing.T) {
+	for _, h2 := range []bool{false, true} {
+		name := map[bool]string{false: "http1.1", true: "http2"}[h2]
+		t.Run(name, func(t *testing.T) { testShutdownLetsUploadsFinish(t, h2) })
+	}
+}
+
+func testShutdownLetsUploadsFinish(t *testing.T, h2 bool) {
 	s := startServe(t)
+	if h2 {
+		tr := s.client.Transport.(*http.Transport).Clone()
+		tr.ForceAttemptHTTP2 = true
+		s.client = &http.Client{Transport: tr}
+	}
 	base := "https://" + s.addr
 	req, _ := http.NewRequest("POST", base+"/v2/admin/big/blobs/uploads/", nil)
 	req.SetBasicAuth("admin", s.pass)
@@ -165,6 +180,19 @@ func TestShutdownLetsUploadsFinish(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// net/http drops a request whose headers it reads after shutdown began, so "in
+	// flight" means the handler is running: wait until the upload's data file grows (the
+	// status endpoint would wait for the PATCH's session lock).
+	data := filepath.Join(s.dir, "registry", "docker", "registry", "v2", "repositories",
+		"admin", "big", "_uploads", path.Base(loc), "data")
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		if fi, err := os.Stat(data); err == nil && fi.Size() > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the PATCH never started writing %s", data)
+		}
+	}
 	s.cancel() // what SIGTERM does
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -179,7 +207,12 @@ func TestShutdownLetsUploadsFinish(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	if _, err := pw.Write(chunk); err != nil {
-		t.Fatalf("the in-flight upload was cut: %v", err)
+		r := <-res
+		status := 0
+		if r.resp != nil {
+			status = r.resp.StatusCode
+		}
+		t.Fatalf("the in-flight upload was cut: %v (PATCH: %d, %v); log:\n%s", err, status, r.err, s.logs.String())
 	}
 	pw.Close()
 	r := <-res
@@ -187,6 +220,9 @@ func TestShutdownLetsUploadsFinish(t *testing.T) {
 		t.Fatalf("in-flight PATCH failed: %v", r.err)
 	}
 	r.resp.Body.Close()
+	if wantMajor := map[bool]int{false: 1, true: 2}[h2]; r.resp.ProtoMajor != wantMajor {
+		t.Fatalf("the upload went over %s, not HTTP/%d", r.resp.Proto, wantMajor)
+	}
 	if r.resp.StatusCode != 202 || r.resp.Header.Get("Range") != "0-2097151" {
 		t.Fatalf("in-flight PATCH: %d Range %q, want 202 0-2097151", r.resp.StatusCode, r.resp.Header.Get("Range"))
 	}
