@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/fsnotify/fsnotify"
+	"github.com/portcullis/portcullis/internal/filewatch"
 )
 
 // Watch timings. Events come in bursts (an editor writes, truncates, renames), so a reload
@@ -33,72 +33,19 @@ func newWatcher(src *fileSource, logger *slog.Logger) *watcher {
 	return &watcher{src: src, logger: logger, debounce: defaultDebounce, poll: defaultPoll}
 }
 
-// run watches until ctx ends. It watches the file's directory, not the file: a rename or
-// symlink swap replaces the inode, and a watch on the old one would go quiet. It also
-// watches the directory of the symlink's current target, for targets edited in place.
+// run watches until ctx ends: the file's directory and its symlink target's, with a check
+// once the watches are in place (the file may have changed since the first load).
 func (w *watcher) run(ctx context.Context) {
-	var events <-chan fsnotify.Event
-	var errs <-chan error
-	var fw *fsnotify.Watcher
-	var err error
-	if !w.pollOnly {
-		fw, err = fsnotify.NewWatcher()
-	}
-	if err != nil {
-		w.logger.Warn("file events unavailable; polling only", "err", err, "interval", w.poll)
-	} else if fw != nil {
-		defer fw.Close()
-		events, errs = fw.Events, fw.Errors
-	}
-	watched := make(map[string]bool)
-	watchDirs := func() {
-		if fw == nil {
-			return
-		}
-		for _, d := range w.dirs() {
-			if watched[d] {
-				continue
-			}
-			if err := fw.Add(d); err != nil {
-				w.logger.Debug("cannot watch directory; relying on polling", "dir", d, "err", err)
-				continue
-			}
-			watched[d] = true
-		}
-	}
-	watchDirs()
-	// The file may have changed between the first load and now.
-	w.check()
-
-	ticker := time.NewTicker(w.poll)
-	defer ticker.Stop()
-	quiet := time.NewTimer(w.debounce)
-	quiet.Stop()
-	defer quiet.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case _, ok := <-events:
-			if !ok {
-				events = nil
-				continue
-			}
-			quiet.Reset(w.debounce)
-		case err, ok := <-errs:
-			if !ok {
-				errs = nil
-				continue
-			}
-			w.logger.Warn("file watch error; polling continues", "err", err)
-		case <-quiet.C:
-			w.check()
-			watchDirs()
-		case <-ticker.C:
-			w.check()
-			watchDirs()
-		}
-	}
+	filewatch.Run(ctx, filewatch.Options{
+		What:         filepath.Base(w.src.path),
+		Dirs:         w.dirs,
+		Check:        w.check,
+		CheckAtStart: true,
+		Debounce:     w.debounce,
+		Poll:         w.poll,
+		NoEvents:     w.pollOnly,
+		Logger:       w.logger,
+	})
 }
 
 // check reloads when the content changed, logging the outcome of a failed attempt once.

@@ -36,6 +36,8 @@ type Reloader struct {
 	poll     time.Duration
 	// onReload, when set (tests), is called after every reload attempt Run makes.
 	onReload func(error)
+	// noEvents turns file notifications off, leaving polling alone (tests).
+	noEvents bool
 }
 
 // NewReloader loads the policy at path and returns a Reloader serving it. An empty path

@@ -224,14 +224,8 @@ func TestReloaderWatchModes(t *testing.T) {
 			}
 			ctx, cancel := context.WithCancel(t.Context())
 			done := make(chan struct{})
-			go func() {
-				if mode == "poll" {
-					r.runPoll(ctx)
-				} else {
-					r.Run(ctx)
-				}
-				close(done)
-			}()
+			r.noEvents = mode == "poll"
+			go func() { r.Run(ctx); close(done) }()
 			defer func() { cancel(); <-done }()
 
 			deadline := time.After(30 * time.Second)

@@ -5,79 +5,30 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"time"
 
-	"github.com/fsnotify/fsnotify"
+	"github.com/portcullis/portcullis/internal/filewatch"
 )
 
 // Run watches the policy's files and reloads when they change, until ctx is done. It
-// watches the directory holding a policy file (editors and Kubernetes config maps replace
-// files by renaming, which a watch on the file itself would lose), or a policy directory
-// and its subdirectories. Events are debounced, and a reload whose files hash the same as
-// the last attempt is skipped. It also polls every r.poll, notifications or not: an edit
-// in place of a symlink's target, or a file system without events, is still seen.
+// watches the directory holding a policy file and its symlink target's directory, or a
+// policy directory and all its subdirectories (a new one is added when its creation
+// triggers a reload). Events are debounced, a reload whose files hash the same as the last
+// attempt is skipped, and it also polls every r.poll: an edit in place of a symlink's
+// target, or a file system without events, is still seen.
 func (r *Reloader) Run(ctx context.Context) {
 	if r.path == "" {
 		<-ctx.Done()
 		return
 	}
-	w, err := fsnotify.NewWatcher()
-	if err == nil {
-		err = r.watchDirs(w)
-		if err != nil {
-			w.Close()
-		}
-	}
-	if err != nil {
-		r.logger.Warn("policy file notifications unavailable; polling", "path", r.path, "interval", r.poll, "error", err)
-		r.runPoll(ctx)
-		return
-	}
-	defer w.Close()
-
-	timer := time.NewTimer(r.debounce)
-	timer.Stop()
-	defer timer.Stop()
-	poll := time.NewTicker(r.poll)
-	defer poll.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-poll.C:
-			r.attempt(ctx)
-		case ev, ok := <-w.Events:
-			if !ok {
-				return
-			}
-			if ev.Has(fsnotify.Create) {
-				if st, err := os.Stat(ev.Name); err == nil && st.IsDir() {
-					_ = r.addTree(w, ev.Name) // a new subdirectory of a policy directory
-				}
-			}
-			timer.Reset(r.debounce)
-		case err, ok := <-w.Errors:
-			if !ok {
-				return
-			}
-			r.logger.Warn("policy file watch error", "path", r.path, "error", err)
-		case <-timer.C:
-			r.attempt(ctx)
-		}
-	}
-}
-
-func (r *Reloader) runPoll(ctx context.Context) {
-	t := time.NewTicker(r.poll)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			r.attempt(ctx)
-		}
-	}
+	filewatch.Run(ctx, filewatch.Options{
+		What:     "policy",
+		Dirs:     r.dirs,
+		Check:    func() { r.attempt(ctx) },
+		Debounce: r.debounce,
+		Poll:     r.poll,
+		NoEvents: r.noEvents,
+		Logger:   r.logger,
+	})
 }
 
 func (r *Reloader) attempt(ctx context.Context) {
@@ -87,29 +38,27 @@ func (r *Reloader) attempt(ctx context.Context) {
 	}
 }
 
-func (r *Reloader) watchDirs(w *fsnotify.Watcher) error {
+// dirs lists what to watch: a policy file's directory and its symlink target's (an edit
+// of /etc/portcullis/policy.rego -> elsewhere happens in the target's directory), or every
+// directory of a policy tree.
+func (r *Reloader) dirs() []string {
 	st, err := os.Stat(r.path)
 	if err != nil {
-		return err
+		return []string{filepath.Dir(r.path)}
 	}
 	if !st.IsDir() {
-		// A symlinked policy file (/etc/portcullis/policy.rego -> elsewhere) changes in
-		// its target's directory, so watch that too.
-		if real, err := filepath.EvalSymlinks(r.path); err == nil && filepath.Dir(real) != filepath.Dir(r.path) {
-			if err := w.Add(filepath.Dir(real)); err != nil {
-				return err
-			}
+		ds := []string{filepath.Dir(r.path)}
+		if real, err := filepath.EvalSymlinks(r.path); err == nil && filepath.Dir(real) != ds[0] {
+			ds = append(ds, filepath.Dir(real))
 		}
-		return w.Add(filepath.Dir(r.path))
+		return ds
 	}
-	return r.addTree(w, r.path)
-}
-
-func (r *Reloader) addTree(w *fsnotify.Watcher, root string) error {
-	return filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || !d.IsDir() {
-			return err
+	var ds []string
+	_ = filepath.WalkDir(r.path, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			ds = append(ds, p)
 		}
-		return w.Add(p)
+		return nil
 	})
+	return ds
 }

@@ -1,0 +1,82 @@
+package filewatch
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+)
+
+// start runs a watcher over dirs() until the test ends; checks receives after every check.
+func start(t *testing.T, o Options) <-chan struct{} {
+	t.Helper()
+	checks := make(chan struct{}, 1)
+	o.Check = func() {
+		select {
+		case checks <- struct{}{}:
+		default:
+		}
+	}
+	o.CheckAtStart = true
+	o.Logger = slog.New(slog.DiscardHandler)
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { Run(ctx, o); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	<-checks // watches are in place
+	return checks
+}
+
+func waitCheck(t *testing.T, checks <-chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-checks:
+	case <-time.After(20 * time.Second): // a hang guard, not a timing assertion
+		t.Fatalf("no check after %s", what)
+	}
+}
+
+// TestEvents: a write in a watched directory brings a check, with polling off.
+func TestEvents(t *testing.T) {
+	dir := t.TempDir()
+	checks := start(t, Options{Dirs: func() []string { return []string{dir} }, Debounce: time.Millisecond, Poll: time.Hour})
+	if err := os.WriteFile(filepath.Join(dir, "f"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitCheck(t, checks, "a write")
+}
+
+// TestPollOnly: with events off, checks keep coming from the poll.
+func TestPollOnly(t *testing.T) {
+	checks := start(t, Options{Dirs: func() []string { return nil }, Debounce: time.Hour, Poll: time.Millisecond, NoEvents: true})
+	waitCheck(t, checks, "a poll")
+	waitCheck(t, checks, "another poll")
+}
+
+// TestNewDirectories: a directory Dirs starts listing is watched from the next check on,
+// so a write inside it brings a check of its own.
+func TestNewDirectories(t *testing.T) {
+	root := t.TempDir()
+	sub := filepath.Join(root, "sub")
+	var mu sync.Mutex
+	dirs := []string{root}
+	checks := start(t, Options{
+		Dirs:     func() []string { mu.Lock(); defer mu.Unlock(); return append([]string(nil), dirs...) },
+		Debounce: time.Millisecond,
+		Poll:     time.Hour,
+	})
+	if err := os.Mkdir(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	dirs = append(dirs, sub)
+	mu.Unlock()
+	waitCheck(t, checks, "mkdir") // sub is watched before this check runs
+	if err := os.WriteFile(filepath.Join(sub, "f"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitCheck(t, checks, "a write in the new directory")
+}
