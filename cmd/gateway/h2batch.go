@@ -137,9 +137,13 @@ func (c *batchConn) flushFromTimer() {
 }
 
 // Close sends what is held (a last frame must not be lost to a prompt close) and closes.
+// It never waits for the lock: the HTTP/2 server closes a connection precisely to break
+// a write stuck on a client that stopped reading, and that write holds the lock. Then
+// the held bytes are dropped with the connection.
 func (c *batchConn) Close() error {
-	c.mu.Lock()
-	_ = c.flushLocked()
-	c.mu.Unlock()
+	if c.mu.TryLock() {
+		_ = c.flushLocked()
+		c.mu.Unlock()
+	}
 	return c.Conn.Close()
 }

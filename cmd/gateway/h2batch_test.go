@@ -163,3 +163,40 @@ func equalInts(a, b []int) bool {
 	}
 	return true
 }
+
+// blockingConn's Write blocks until Close, as a TLS write to a client that stopped reading.
+type blockingConn struct {
+	net.Conn
+	closed  chan struct{}
+	writing chan struct{}
+	once    sync.Once
+}
+
+func (c *blockingConn) Write(p []byte) (int, error) {
+	c.writing <- struct{}{}
+	<-c.closed
+	return 0, net.ErrClosed
+}
+
+func (c *blockingConn) Close() error { c.once.Do(func() { close(c.closed) }); return nil }
+
+// TestBatchConnCloseUnblocksWrite: Close breaks a write stuck on the connection instead
+// of waiting behind it for the lock the write holds.
+func TestBatchConnCloseUnblocksWrite(t *testing.T) {
+	bc := &blockingConn{closed: make(chan struct{}), writing: make(chan struct{}, 1)}
+	c := newBatchConn(bc, func() tls.ConnectionState { return tls.ConnectionState{} },
+		&sync.Pool{New: func() any { b := make([]byte, 0, batchMax); return &b }})
+	wrote := make(chan error, 1)
+	go func() { _, err := c.Write([]byte("small")); wrote <- err }() // a direct write
+	<-bc.writing
+	closed := make(chan error, 1)
+	go func() { closed <- c.Close() }()
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second): // a hang guard
+		t.Fatal("Close waited behind the stuck write")
+	}
+	if err := <-wrote; !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("the stuck write returned %v", err)
+	}
+}
