@@ -264,6 +264,13 @@ func TestServeDefaults(t *testing.T) {
 	if resp.StatusCode != 200 || resp.Header.Get("Strict-Transport-Security") == "" {
 		t.Fatalf("admin /v2/: %d %v", resp.StatusCode, resp.Header)
 	}
+	for _, method := range []string{"BREW", "ZZZ1"} { // made-up methods: one "other" series
+		req, _ = http.NewRequest(method, url, nil)
+		if resp, err = client.Do(req); err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
 	mresp, err := http.Get("http://" + maddr + "/metrics")
 	if err != nil {
 		t.Fatal(err)
@@ -273,11 +280,15 @@ func TestServeDefaults(t *testing.T) {
 	for _, want := range []string{
 		`portcullis_requests_total{code="401",kind="base",method="GET",outcome="refused"} 1`,
 		`portcullis_requests_total{code="200",kind="base",method="GET",outcome="forwarded"} 1`,
+		`method="other"`,
 		"portcullis_tls_certificate_not_after_seconds",
 	} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("metrics lack %s:\n%s", want, body)
 		}
+	}
+	if strings.Contains(string(body), "BREW") || strings.Contains(string(body), "ZZZ1") {
+		t.Errorf("a made-up method became a metrics label:\n%s", body)
 	}
 	if strings.Count(logs.String(), m[1]) != 1 {
 		t.Errorf("the password appears more than once in the log")

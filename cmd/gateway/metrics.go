@@ -21,6 +21,8 @@ type metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	bytes    *prometheus.CounterVec
+	bytesIn  prometheus.Counter
+	bytesOut prometheus.Counter
 	inflight prometheus.Gauge
 }
 
@@ -46,6 +48,7 @@ func newMetrics() *metrics {
 			Name: "portcullis_requests_in_flight", Help: "Requests being served.",
 		}),
 	}
+	m.bytesIn, m.bytesOut = m.bytes.WithLabelValues("in"), m.bytes.WithLabelValues("out")
 	m.reg.MustRegister(m.requests, m.duration, m.bytes, m.inflight,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -64,11 +67,22 @@ func (m *metrics) Audit(_ context.Context, s *gateway.RequestScope) error {
 			outcome = "denied"
 		}
 	}
-	m.requests.WithLabelValues(kind, s.Method(), strconv.Itoa(s.Status()), outcome).Inc()
+	m.requests.WithLabelValues(kind, methodLabel(s.Method()), strconv.Itoa(s.Status()), outcome).Inc()
 	m.duration.WithLabelValues(kind).Observe(time.Since(s.Start()).Seconds())
-	m.bytes.WithLabelValues("in").Add(float64(s.BytesIn()))
-	m.bytes.WithLabelValues("out").Add(float64(s.BytesOut()))
+	m.bytesIn.Add(float64(s.BytesIn()))
+	m.bytesOut.Add(float64(s.BytesOut()))
 	return nil
+}
+
+// methodLabel keeps the method label to the registry API's methods: net/http accepts any
+// token as a method, and a label per made-up method would grow the registry without bound
+// for anyone who can reach the port.
+func methodLabel(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions:
+		return method
+	}
+	return "other"
 }
 
 // inFlight counts requests being served.
