@@ -16,12 +16,14 @@ const (
 // backend never sees them.
 var credentialHeaders = [...]string{"Authorization", "Proxy-Authorization", "Cookie"}
 
-// forwardingHeaders are what a client may send to pose as a proxy or to rewrite the URL a
-// backend framework reads; they are dropped, and the X-Forwarded-* ones set again from the
-// RequestScope.
+// forwardingHeaders are what a client may send to pose as a proxy, or to make a backend
+// framework read another URL or method than the one the gateway judged (a POST authorized
+// as push must not run as a DELETE behind a framework that honours method overrides); they
+// are dropped, and the X-Forwarded-* ones set again from the RequestScope.
 var forwardingHeaders = [...]string{
 	"Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Forwarded-Port",
 	"X-Forwarded-Prefix", "X-Forwarded-Server", "X-Forwarded-Ssl", "X-Real-Ip", "X-Original-Url", "X-Rewrite-Url",
+	"X-Http-Method-Override", "X-Http-Method", "X-Method-Override",
 }
 
 // prepareOutbound strips the client's credentials and forwarding headers from h and sets

@@ -16,6 +16,8 @@ func TestInProcessForwarding(t *testing.T) {
 	r.Header.Set("Forwarded", "for=6.6.6.6")
 	r.Header.Set("X-Original-URL", "/v2/other/manifests/latest")
 	r.Header.Set("X-Forwarded-Port", "443")
+	r.Header.Set("X-HTTP-Method-Override", "DELETE")
+	r.Header.Set("X-Method-Override", "DELETE")
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, r)
 	got := backend.lastRequest()
@@ -35,7 +37,7 @@ func TestInProcessForwarding(t *testing.T) {
 			t.Errorf("%s = %q, want %q", k, got.Header.Get(k), v[0])
 		}
 	}
-	for _, k := range []string{"Authorization", "Cookie", "Forwarded", "X-Original-Url", "X-Forwarded-Port"} {
+	for _, k := range []string{"Authorization", "Cookie", "Forwarded", "X-Original-Url", "X-Forwarded-Port", "X-Http-Method-Override", "X-Method-Override"} {
 		if got.Header.Get(k) != "" {
 			t.Errorf("backend saw %s", k)
 		}
