@@ -178,7 +178,7 @@ func parsePath(p string) (Route, error) {
 		if !ok {
 			return rt, notFound()
 		}
-		if !validUploadID(last) {
+		if !reference.ValidUploadID(last) {
 			return rt, errcode.New(errcode.BlobUploadInvalid, "invalid upload id")
 		}
 		rt.Kind, rt.UploadID, name = KindUpload, last, n

@@ -1,22 +1,7 @@
 package gateway
 
-func isLowerAlnum(c byte) bool { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') }
-
-func isAlnum(c byte) bool { return isLowerAlnum(c) || (c >= 'A' && c <= 'Z') }
-
-// validUploadID accepts the upload ids registries hand out (UUIDs, base64url tokens):
-// letters, digits, '-', '_' and '=', at most 128 bytes. No '.', so never a dot segment.
-func validUploadID(s string) bool {
-	if s == "" || len(s) > 128 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !isAlnum(c) && c != '-' && c != '_' && c != '=' {
-			return false
-		}
-	}
-	return true
+func isAlnum(c byte) bool {
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
 }
 
 // pathByteOK reports whether c may appear in a /v2 path at all: the union of the name,

@@ -76,6 +76,20 @@ func ValidTag(s string) bool {
 	return true
 }
 
+// ValidUploadID matches the upload session ids registries hand out (UUIDs, base64url
+// tokens): [A-Za-z0-9_=-]{1,128}. No '.', so an id is never a dot segment.
+func ValidUploadID(s string) bool {
+	if s == "" || len(s) > 128 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !isAlnum(c) && c != '-' && c != '_' && c != '=' {
+			return false
+		}
+	}
+	return true
+}
+
 // ValidDigestGrammar matches the spec's digest grammar: algorithm ":" encoded, with
 // algorithm [a-z0-9]+([+._-][a-z0-9]+)* and encoded [a-zA-Z0-9=_-]+. It says nothing of
 // whether the algorithm is one a registry supports.

@@ -46,6 +46,25 @@ func TestGrammarTable(t *testing.T) {
 	}
 }
 
+func TestValidUploadID(t *testing.T) {
+	for s, want := range map[string]bool{
+		"08dc452b-8464-49e4-80a1-71b8b8318504": true,
+		"T96VR9d0bq_K5Gp0=":                    true,
+		strings.Repeat("a", 128):               true,
+		strings.Repeat("a", 129):               false,
+		"":                                     false,
+		"..":                                   false,
+		"a.b":                                  false,
+		"a/b":                                  false,
+		"a%2Fb":                                false,
+		"a;b":                                  false,
+	} {
+		if ValidUploadID(s) != want {
+			t.Errorf("ValidUploadID(%q) = %v, want %v", s, !want, want)
+		}
+	}
+}
+
 // FuzzGrammar checks the hand-written matchers against the spec's regular expressions.
 func FuzzGrammar(f *testing.F) {
 	for _, s := range []string{"a", "a/b", "a.b", "a__b", "a___b", "a--b", "a-", "-a", "a//b", "A", "a_b_c/d-e",

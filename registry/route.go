@@ -123,7 +123,7 @@ func parsePath(p string) (Route, error) {
 		if !ok {
 			return Route{}, errNotFound
 		}
-		if !isUploadID(last) {
+		if !reference.ValidUploadID(last) {
 			return Route{}, errcode.New(errcode.BlobUploadUnknown, "invalid upload id")
 		}
 		return named(Route{Kind: KindUpload, UploadID: last}, n)
@@ -153,21 +153,4 @@ func methodAllowed(kind, m string) bool {
 		return m == http.MethodGet || m == http.MethodPatch || m == http.MethodPut || m == http.MethodDelete
 	}
 	return false
-}
-
-func isAlnumLower(c byte) bool { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') }
-
-// isUploadID accepts the ids this registry and registry:2 (UUIDs) hand out: letters,
-// digits, '-', '_' and '=', at most 128 bytes; never a path separator or a dot segment.
-func isUploadID(s string) bool {
-	if s == "" || len(s) > 128 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !isAlnumLower(c) && (c < 'A' || c > 'Z') && c != '-' && c != '_' && c != '=' {
-			return false
-		}
-	}
-	return true
 }
