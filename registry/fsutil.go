@@ -26,7 +26,12 @@ func writeFileAtomic(path string, b []byte) error {
 		return fmt.Errorf("creating temporary file in %s: %w", dir, err)
 	}
 	tmp := f.Name()
-	_, err = f.Write(b)
+	// CreateTemp makes 0600 files; registry:2 writes 0644 (0666 less a 022 umask), and
+	// a registry:2, GC job or backup running as another user must read ours too.
+	err = f.Chmod(0o644)
+	if err == nil {
+		_, err = f.Write(b)
+	}
 	if err == nil {
 		err = f.Sync()
 	}
