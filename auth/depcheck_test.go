@@ -12,10 +12,14 @@ import (
 
 // TestDependencies keeps the package's walls: of the project it may use only access (the
 // gateway declares the interfaces auth satisfies, not the other way round) and the leaf
-// utility internal/filewatch.
+// utilities internal/filewatch and internal/atomicfile.
 func TestDependencies(t *testing.T) {
 	const project = "github.com/portcullis/portcullis/"
-	allowed := map[string]bool{project + "access": true, project + "internal/filewatch": true}
+	allowed := map[string]bool{
+		project + "access":              true,
+		project + "internal/filewatch":  true,
+		project + "internal/atomicfile": true,
+	}
 	files, err := filepath.Glob("*.go")
 	if err != nil {
 		t.Fatal(err)
@@ -36,7 +40,7 @@ func TestDependencies(t *testing.T) {
 		for _, imp := range parsed.Imports {
 			path, _ := strconv.Unquote(imp.Path.Value)
 			if strings.HasPrefix(path, project) && !allowed[path] {
-				t.Errorf("%s imports %s; auth may import only access and internal/filewatch from this project", f, path)
+				t.Errorf("%s imports %s; auth may import only access and the internal utilities from this project", f, path)
 			}
 		}
 	}

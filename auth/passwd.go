@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/portcullis/portcullis/internal/atomicfile"
 )
 
 // DefaultCost is the bcrypt cost SetPassword uses when given 0, as `htpasswd -B` does.
@@ -60,7 +62,7 @@ func SetPassword(file, user string, password []byte, cost int) error {
 	if m := users[user]; m == nil || !m.MatchesPassword(string(password)) {
 		return fmt.Errorf("htpasswd %q: new entry for %q does not verify", path, user)
 	}
-	return writeAtomic(path, content, mode)
+	return atomicfile.WriteFile(path, content, mode)
 }
 
 // resolve follows a symlink so that the rename replaces the target, not the link.
@@ -126,34 +128,4 @@ func lineUser(line []byte) string {
 	}
 	u, _, _ := strings.Cut(s, ":")
 	return u
-}
-
-// writeAtomic writes data to a temporary file beside path and renames it into place.
-func writeAtomic(path string, data []byte, mode fs.FileMode) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("writing htpasswd %q: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err := tmp.Chmod(mode); err != nil {
-		return fmt.Errorf("writing htpasswd %q: %w", path, err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		return fmt.Errorf("writing htpasswd %q: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("writing htpasswd %q: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("writing htpasswd %q: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("replacing htpasswd %q: %w", path, err)
-	}
-	return nil
 }

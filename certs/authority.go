@@ -12,6 +12,8 @@ import (
 	"io/fs"
 	"os"
 	"time"
+
+	"github.com/portcullis/portcullis/internal/atomicfile"
 )
 
 // caValidity is how long a generated CA lives. Clients pin it in their trust stores, so it is
@@ -109,10 +111,10 @@ func (a *authority) save(certFile, keyFile string) error {
 		return err
 	}
 	// The key first: a certificate without its key would fail the next start.
-	if err := writeFileAtomic(keyFile, kp, 0o600); err != nil {
+	if err := atomicfile.WriteFile(keyFile, kp, 0o600); err != nil {
 		return err
 	}
-	return writeFileAtomic(certFile, certPEM(a.cert.Raw), 0o644)
+	return atomicfile.WriteFile(certFile, certPEM(a.cert.Raw), 0o644)
 }
 
 // issue signs a fresh server certificate for n, valid from an hour ago (client clock skew)

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/portcullis/portcullis/internal/atomicfile"
 )
 
 // filesFixture runs a Files over a directory behind a real TLS listener.
@@ -58,10 +60,10 @@ func newFilesFixture(t *testing.T, setup func(f *Files)) (*filesFixture, *tls.Ce
 func (fx *filesFixture) replace(t *testing.T, name string) *tls.Certificate {
 	t.Helper()
 	cert, certData, keyData := fx.ca.pair(t, time.Hour, name)
-	if err := writeFileAtomic(fx.certFile, certData, 0o644); err != nil {
+	if err := atomicfile.WriteFile(fx.certFile, certData, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := writeFileAtomic(fx.keyFile, keyData, 0o600); err != nil {
+	if err := atomicfile.WriteFile(fx.keyFile, keyData, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return cert
@@ -208,7 +210,7 @@ func TestFilesPollFallback(t *testing.T) {
 	})
 	second := fx.replace(t, "second.example.test")
 	fx.waitServed(t, second)
-	if err := writeFileAtomic(fx.certFile, []byte("garbage"), 0o644); err != nil {
+	if err := atomicfile.WriteFile(fx.certFile, []byte("garbage"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	fx.waitFailure(t)

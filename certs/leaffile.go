@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+
+	"github.com/portcullis/portcullis/internal/atomicfile"
 )
 
 // saveLeaf writes the server certificate and key beside the CA, key first (0600).
@@ -15,10 +17,10 @@ func (s *SelfSigned) saveLeaf(cert *tls.Certificate) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(filepath.Join(s.dir, "server.key"), kp, 0o600); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(s.dir, "server.key"), kp, 0o600); err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(s.dir, "server.crt"), certPEM(cert.Certificate...), 0o644)
+	return atomicfile.WriteFile(filepath.Join(s.dir, "server.crt"), certPEM(cert.Certificate...), 0o644)
 }
 
 // loadLeaf reuses the server certificate on disk if this CA signed it for exactly the
