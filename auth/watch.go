@@ -38,7 +38,7 @@ func newWatcher(src *fileSource, logger *slog.Logger) *watcher {
 func (w *watcher) run(ctx context.Context) {
 	filewatch.Run(ctx, filewatch.Options{
 		What:         filepath.Base(w.src.path),
-		Dirs:         w.dirs,
+		Dirs:         func() []string { return filewatch.FileDirs(w.src.path) },
 		Check:        w.check,
 		CheckAtStart: true,
 		Debounce:     w.debounce,
@@ -57,15 +57,4 @@ func (w *watcher) check() {
 	if w.checked != nil {
 		w.checked()
 	}
-}
-
-// dirs lists the directories to watch: the file's own and its symlink target's.
-func (w *watcher) dirs() []string {
-	ds := []string{filepath.Dir(w.src.path)}
-	if real, err := filepath.EvalSymlinks(w.src.path); err == nil {
-		if d := filepath.Dir(real); d != ds[0] {
-			ds = append(ds, d)
-		}
-	}
-	return ds
 }

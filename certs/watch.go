@@ -2,7 +2,6 @@ package certs
 
 import (
 	"context"
-	"path/filepath"
 
 	"github.com/portcullis/portcullis/internal/filewatch"
 )
@@ -29,7 +28,7 @@ func (f *Files) Run(ctx context.Context) error {
 	}
 	filewatch.Run(ctx, filewatch.Options{
 		What:     "TLS certificate",
-		Dirs:     func() []string { return uniqueDirs(f.certFile, f.keyFile) },
+		Dirs:     func() []string { return filewatch.FileDirs(f.certFile, f.keyFile) },
 		Check:    check,
 		Debounce: f.debounce,
 		Poll:     f.pollEvery,
@@ -37,17 +36,4 @@ func (f *Files) Run(ctx context.Context) error {
 		Logger:   f.logger,
 	})
 	return nil
-}
-
-func uniqueDirs(files ...string) []string {
-	var dirs []string
-	seen := map[string]bool{}
-	for _, file := range files {
-		d := filepath.Dir(file)
-		if !seen[d] {
-			seen[d] = true
-			dirs = append(dirs, d)
-		}
-	}
-	return dirs
 }

@@ -43,15 +43,8 @@ func (r *Reloader) attempt(ctx context.Context) {
 // directory of a policy tree.
 func (r *Reloader) dirs() []string {
 	st, err := os.Stat(r.path)
-	if err != nil {
-		return []string{filepath.Dir(r.path)}
-	}
-	if !st.IsDir() {
-		ds := []string{filepath.Dir(r.path)}
-		if real, err := filepath.EvalSymlinks(r.path); err == nil && filepath.Dir(real) != ds[0] {
-			ds = append(ds, filepath.Dir(real))
-		}
-		return ds
+	if err != nil || !st.IsDir() {
+		return filewatch.FileDirs(r.path)
 	}
 	var ds []string
 	_ = filepath.WalkDir(r.path, func(p string, d fs.DirEntry, err error) error {

@@ -12,6 +12,7 @@ package filewatch
 import (
 	"context"
 	"log/slog"
+	"path/filepath"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
@@ -107,4 +108,25 @@ func Run(ctx context.Context, o Options) {
 			check()
 		}
 	}
+}
+
+// FileDirs lists the directories to watch for files: each one's own directory and, when
+// it is a symlink, its target's (an edit in place of the target happens there), without
+// repeats.
+func FileDirs(paths ...string) []string {
+	var dirs []string
+	seen := map[string]bool{}
+	add := func(d string) {
+		if !seen[d] {
+			seen[d] = true
+			dirs = append(dirs, d)
+		}
+	}
+	for _, p := range paths {
+		add(filepath.Dir(p))
+		if real, err := filepath.EvalSymlinks(p); err == nil {
+			add(filepath.Dir(real))
+		}
+	}
+	return dirs
 }

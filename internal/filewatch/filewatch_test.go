@@ -80,3 +80,21 @@ func TestNewDirectories(t *testing.T) {
 	}
 	waitCheck(t, checks, "a write in the new directory")
 }
+
+func TestFileDirs(t *testing.T) {
+	a, b := t.TempDir(), t.TempDir()
+	target := filepath.Join(b, "cert.pem")
+	if err := os.WriteFile(target, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(a, "cert.pem")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	bReal, _ := filepath.EvalSymlinks(b)
+	got := FileDirs(link, filepath.Join(a, "key.pem"), filepath.Join(a, "missing"))
+	want := []string{a, bReal}
+	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
+		t.Fatalf("FileDirs = %v, want %v", got, want)
+	}
+}
