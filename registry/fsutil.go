@@ -92,3 +92,25 @@ func removeDirs(dir, stop string) error {
 }
 
 func isNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }
+
+// digestDirs lists the digests named by a registry:2 directory tree <root>/<alg>/<hex>
+// (layer links, manifest revisions, referrers and their subjects), skipping names that are
+// not digests of a supported algorithm.
+func digestDirs(root string) ([]digest, error) {
+	var out []digest
+	for _, alg := range algorithms {
+		entries, err := os.ReadDir(filepath.Join(root, string(alg)))
+		if isNotExist(err) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range entries {
+			if d, ok := parseDigest(string(alg) + ":" + e.Name()); ok {
+				out = append(out, d)
+			}
+		}
+	}
+	return out, nil
+}

@@ -9,25 +9,20 @@ import (
 
 // linkedDigests lists the digests linked under dir/<alg>/<hex>/link.
 func linkedDigests(dir string) ([]digest, error) {
-	var out []digest
-	for _, alg := range algorithms {
-		entries, err := os.ReadDir(filepath.Join(dir, string(alg)))
+	named, err := digestDirs(dir)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]digest, 0, len(named))
+	for _, n := range named {
+		d, err := readLink(filepath.Join(dir, string(n.alg), n.hex, "link"))
 		if isNotExist(err) {
 			continue
 		}
 		if err != nil {
 			return nil, err
 		}
-		for _, e := range entries {
-			d, err := readLink(filepath.Join(dir, string(alg), e.Name(), "link"))
-			if isNotExist(err) {
-				continue
-			}
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, d)
-		}
+		out = append(out, d)
 	}
 	return out, nil
 }

@@ -45,7 +45,7 @@ func (g *collector) sweepRepo(name string, now time.Time, maxAge time.Duration) 
 		}
 	}
 	refRoot := filepath.Join(g.l.repoDir(name), "_manifests", "referrers")
-	subjects, err := linkedSubjects(refRoot)
+	subjects, err := digestDirs(refRoot)
 	if err != nil {
 		return err
 	}
@@ -83,26 +83,6 @@ func (g *collector) sweepRepo(name string, now time.Time, maxAge time.Duration) 
 		}
 	}
 	return nil
-}
-
-// linkedSubjects lists the subject digests of a referrers index: <root>/<alg>/<hex>.
-func linkedSubjects(root string) ([]digest, error) {
-	var out []digest
-	for _, alg := range algorithms {
-		entries, err := os.ReadDir(filepath.Join(root, string(alg)))
-		if isNotExist(err) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		for _, e := range entries {
-			if d, ok := parseDigest(string(alg) + ":" + e.Name()); ok {
-				out = append(out, d)
-			}
-		}
-	}
-	return out, nil
 }
 
 // uploadStart reads an upload's startedat (registry:2 writes RFC 3339), falling back to

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"path/filepath"
 	"slices"
 )
 
@@ -45,40 +44,34 @@ func (reg *Registry) serveReferrers(w http.ResponseWriter, r *http.Request, rt R
 // manifest revision is gone.
 func (reg *Registry) referrers(name string, subj digest) ([]descriptor, error) {
 	dir := reg.fs.referrersDir(name, subj)
+	named, err := digestDirs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("listing referrers of %s: %w", subj, err)
+	}
 	var out []descriptor
-	for _, alg := range algorithms {
-		entries, err := os.ReadDir(filepath.Join(dir, string(alg)))
-		if isNotExist(err) {
+	for _, d := range named {
+		if !linkExists(reg.fs.revisionLinkDir(name, d), d) {
 			continue
 		}
+		body, err := os.ReadFile(reg.fs.blobData(d))
 		if err != nil {
-			return nil, fmt.Errorf("listing referrers of %s: %w", subj, err)
+			continue
 		}
-		for _, e := range entries {
-			d, ok := parseDigest(string(alg) + ":" + e.Name())
-			if !ok || !linkExists(reg.fs.revisionLinkDir(name, d), d) {
-				continue
-			}
-			body, err := os.ReadFile(reg.fs.blobData(d))
-			if err != nil {
-				continue
-			}
-			m, err := parseManifest(body, "")
-			if err != nil {
-				continue
-			}
-			at := m.ArtifactType
-			if at == "" && m.Config != nil {
-				at = m.Config.MediaType
-			}
-			out = append(out, descriptor{
-				MediaType:    mediaTypeOf(m),
-				Digest:       d.String(),
-				Size:         int64(len(body)),
-				ArtifactType: at,
-				Annotations:  m.Annotations,
-			})
+		m, err := parseManifest(body, "")
+		if err != nil {
+			continue
 		}
+		at := m.ArtifactType
+		if at == "" && m.Config != nil {
+			at = m.Config.MediaType
+		}
+		out = append(out, descriptor{
+			MediaType:    mediaTypeOf(m),
+			Digest:       d.String(),
+			Size:         int64(len(body)),
+			ArtifactType: at,
+			Annotations:  m.Annotations,
+		})
 	}
 	slices.SortFunc(out, func(a, b descriptor) int {
 		if a.Digest < b.Digest {
