@@ -138,7 +138,7 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 		Realm:          cfg.Realm,
 		TrustedProxies: proxies,
 		TLS:            cfg.TLS != config.TLSOff,
-		Auditor:        metrics,
+		Observers:      []gateway.Observer{metrics},
 	})
 	if err != nil {
 		return fmt.Errorf("building the request pipeline: %w", err)
