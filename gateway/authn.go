@@ -10,8 +10,9 @@ import (
 )
 
 // Authenticator says who sent a request. No credentials is (access.Anonymous(), nil);
-// credentials that do not verify are an error wrapping access.ErrBadCredentials; any
-// other error is a technical failure (a store that cannot be read), never a verdict.
+// credentials that do not verify are an error wrapping access.ErrBadCredentials (an
+// *access.BadCredentialsError names the account they claimed); any other error is a
+// technical failure (a store that cannot be read), never a verdict.
 type Authenticator interface {
 	Authenticate(ctx context.Context, r *http.Request) (access.Principal, error)
 }
@@ -46,8 +47,10 @@ func (g *gateway) authenticate(r *http.Request, rt Route) (access.Principal, *re
 	p, err := g.authn.Authenticate(r.Context(), r)
 	switch {
 	case errors.Is(err, access.ErrBadCredentials):
-		return access.Anonymous(), unauthenticated("bad credentials", "authentication failed",
+		ref := unauthenticated("bad credentials", "authentication failed",
 			Challenge{Access: rt.Access, Error: ChallengeInvalidToken})
+		ref.account = access.ClaimedAccount(err)
+		return access.Anonymous(), ref
 	case err != nil:
 		return access.Anonymous(), &refusal{outcome: OutcomeFailed, reason: "authentication error",
 			err: internalError(), cause: err}

@@ -61,6 +61,7 @@ type exchange struct {
 	body   countingBody
 
 	route     Route
+	account   string
 	principal access.Principal
 	decision  access.Decision
 	decided   bool
@@ -96,7 +97,7 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	p, ref := g.authenticate(r, rt)
-	x.principal = p
+	x.principal, x.account = p, p.Name
 	if ref != nil {
 		g.refuse(w, r, x, ref)
 		return
@@ -171,11 +172,16 @@ type refusal struct {
 	challenge *Challenge
 	// cause, when set, is a technical failure: logged, never shown.
 	cause error
+	// account is the account refused credentials claimed.
+	account string
 }
 
 // refuse answers ref and notes its outcome and reason.
 func (g *gateway) refuse(w http.ResponseWriter, r *http.Request, x *exchange, ref *refusal) {
 	x.outcome, x.reason = ref.outcome, ref.reason
+	if ref.account != "" {
+		x.account = ref.account
+	}
 	switch {
 	case ref.cause != nil:
 		answerError(w, r, g.log, ref.reason, ref.err, ref.cause)
@@ -250,6 +256,7 @@ func (g *gateway) record(x *exchange, r *http.Request) Record {
 		Host:           x.client.host,
 		UserAgent:      r.UserAgent(),
 		Route:          x.route,
+		Account:        x.account,
 		Principal:      x.principal,
 		Decision:       x.decision,
 		Decided:        x.decided,

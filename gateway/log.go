@@ -30,6 +30,9 @@ func (g *gateway) logRecord(r *http.Request, rec *Record) {
 		slog.Int64("bytes_out", rec.BytesOut),
 		slog.Duration("duration", rec.Duration),
 	}
+	if rec.Account != "" && rec.Principal.IsAnonymous() {
+		attrs = append(attrs, slog.String("account", logPath(rec.Account)))
+	}
 	if rec.Reason != "" {
 		attrs = append(attrs, slog.String("reason", rec.Reason))
 	}

@@ -54,6 +54,10 @@ type Record struct {
 	// Route is the request's classification; Route.Kind is empty when it was refused
 	// before one was made.
 	Route Route
+	// Account is the account the request's credentials named: the principal's name, or,
+	// when they did not verify, the account they claimed (as sent, unverified; never a
+	// password). "" when none were sent.
+	Account string
 	// Principal is who the request authenticated as (anonymous when it did not).
 	Principal access.Principal
 	// Decision is the Authorizer's, when Decided.

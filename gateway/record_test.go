@@ -54,7 +54,7 @@ func TestRecordPerOutcome(t *testing.T) {
 		{name: "no credentials on base", method: "GET", uri: "/v2/",
 			want: Record{Outcome: OutcomeUnauthenticated, Status: 401, Reason: "authentication required", Route: Route{Kind: KindBase}}},
 		{name: "bad credentials", method: "GET", uri: "/v2/team/a/tags/list", user: "mallory",
-			want: Record{Outcome: OutcomeUnauthenticated, Status: 401, Reason: "bad credentials", Route: Route{Kind: KindTags, Name: "team/a"}}},
+			want: Record{Outcome: OutcomeUnauthenticated, Status: 401, Reason: "bad credentials", Account: "mallory", Route: Route{Kind: KindTags, Name: "team/a"}}},
 		{name: "authenticator failure", method: "GET", uri: "/v2/team/a/tags/list", user: "broken",
 			want: Record{Outcome: OutcomeFailed, Status: 500, Reason: "authentication error", Route: Route{Kind: KindTags, Name: "team/a"}}},
 		{name: "denied", method: "GET", uri: "/v2/other/tags/list", user: "alice",
@@ -119,7 +119,8 @@ func TestRecordPerOutcome(t *testing.T) {
 			}
 			want := tt.want
 			if got.Outcome != want.Outcome || got.Status != want.Status || got.UpstreamStatus != want.UpstreamStatus ||
-				got.Reason != want.Reason || got.Decided != want.Decided || got.Digest != want.Digest || got.BytesIn != want.BytesIn {
+				got.Reason != want.Reason || got.Decided != want.Decided || got.Digest != want.Digest || got.BytesIn != want.BytesIn ||
+				(want.Account != "" && got.Account != want.Account) || got.Account != got.Principal.Name && want.Account == "" {
 				t.Errorf("got outcome %q status %d upstream %d reason %q decided %v digest %q in %d\nwant outcome %q status %d upstream %d reason %q decided %v digest %q in %d",
 					got.Outcome, got.Status, got.UpstreamStatus, got.Reason, got.Decided, got.Digest, got.BytesIn,
 					want.Outcome, want.Status, want.UpstreamStatus, want.Reason, want.Decided, want.Digest, want.BytesIn)
