@@ -11,7 +11,7 @@ import (
 )
 
 // buildAuthorizer loads the configured policy (hot-reloaded) or the built-in default.
-func buildAuthorizer(ctx context.Context, cfg config.Config, logger *slog.Logger) (gateway.Authorizer, *reloader, error) {
+func buildAuthorizer(ctx context.Context, cfg config.Config, logger *slog.Logger) (gateway.Authorizer, reloader, error) {
 	if cfg.Policy == "" {
 		e, err := policy.Default(ctx)
 		if err != nil {
@@ -25,5 +25,5 @@ func buildAuthorizer(ctx context.Context, cfg config.Config, logger *slog.Logger
 		return nil, nil, fmt.Errorf("policy %s: %w", cfg.Policy, err)
 	}
 	logger.Info("authorization: policy loaded", "policy", cfg.Policy)
-	return r, &reloader{"policy", r.Run, func() error { return r.Reload(ctx) }}, nil
+	return r, r, nil
 }

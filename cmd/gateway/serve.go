@@ -56,16 +56,16 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	reloaders = append(reloaders, reloader{"htpasswd", users.Run, users.Reload})
+	reloaders = append(reloaders, users)
 	if groups != nil {
-		reloaders = append(reloaders, reloader{"groups", groups.Run, groups.Reload})
+		reloaders = append(reloaders, groups)
 	}
 	authz, authzReloader, err := buildAuthorizer(ctx, cfg, logger)
 	if err != nil {
 		return err
 	}
 	if authzReloader != nil {
-		reloaders = append(reloaders, *authzReloader)
+		reloaders = append(reloaders, authzReloader)
 	}
 	backend, err := buildBackend(cfg, logger)
 	if err != nil {
@@ -95,7 +95,7 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	if tlsSetup != nil {
 		handler = gateway.HSTS(365 * 24 * time.Hour)(handler)
 		if tlsSetup.reloader != nil {
-			reloaders = append(reloaders, *tlsSetup.reloader)
+			reloaders = append(reloaders, tlsSetup.reloader)
 		}
 		metrics.certExpiry(tlsSetup.notAfter)
 	}
@@ -153,7 +153,7 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	for _, r := range reloaders {
-		go r.run(runCtx)
+		go r.Run(runCtx)
 	}
 	go reloadOnHangup(runCtx, reloaders, logger)
 
@@ -200,12 +200,12 @@ func shutdown(servers []*http.Server, timeout time.Duration, logger *slog.Logger
 }
 
 // reloader is one thing that reloads itself from files (users, groups, policy,
-// certificates): run watches until ctx ends; reload is the SIGHUP path. Both keep the
+// certificates): Run watches until ctx ends; Reload is the SIGHUP path. Both keep the
 // last good version on failure and log why.
-type reloader struct {
-	name   string
-	run    func(ctx context.Context)
-	reload func() error
+type reloader interface {
+	Name() string
+	Run(ctx context.Context)
+	Reload(ctx context.Context) error
 }
 
 // reloadOnHangup reloads every reloader on SIGHUP; each keeps its last good state on
@@ -221,9 +221,7 @@ func reloadOnHangup(ctx context.Context, rs []reloader, logger *slog.Logger) {
 		case <-hup:
 			logger.Info("SIGHUP: reloading users, groups, policy and certificates")
 			for _, r := range rs {
-				if err := r.reload(); err != nil {
-					logger.Error("reload failed; keeping the last good version", "what", r.name, "err", err)
-				}
+				_ = r.Reload(ctx) // each logs its own failure
 			}
 		}
 	}

@@ -17,7 +17,7 @@ import (
 type tlsSetup struct {
 	config      *tls.Config
 	notAfter    func() time.Time
-	reloader    *reloader                                // tls=files: watches the files
+	reloader    reloader                                 // tls=files: watches the files
 	httpHandler func(fallback http.Handler) http.Handler // tls=acme: answers HTTP-01
 	caFile      string                                   // tls=self-signed: what clients trust
 	prefetch    func(ctx context.Context) error          // tls=acme: obtain certificates once listening
@@ -52,12 +52,7 @@ func buildTLS(cfg config.Config, logger *slog.Logger) (*tlsSetup, error) {
 			return nil, fmt.Errorf("tls files: %w", err)
 		}
 		s.config = certs.ServerConfig(f.GetCertificate, opts)
-		s.notAfter = f.NotAfter
-		s.reloader = &reloader{"certificate", func(ctx context.Context) {
-			if err := f.Run(ctx); err != nil && ctx.Err() == nil {
-				logger.Error("watching certificate files stopped", "err", err)
-			}
-		}, f.Reload}
+		s.notAfter, s.reloader = f.NotAfter, f
 	case config.TLSACME:
 		a, err := certs.NewACME(certs.ACMEOptions{
 			CacheDir:     filepath.Join(cfg.Data, "acme"),
