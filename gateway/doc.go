@@ -9,6 +9,6 @@
 // and an optional Auditor read.
 //
 // It leaves to others: how credentials are checked (auth), how policy decides (policy),
-// the registry itself (registry; never imported here), TLS, certificates and listeners
-// (cmd/gateway, certs), and HTTPS redirects and HSTS (https.go, owned separately).
+// the registry itself (registry; never imported here), certificates (certs), and
+// listeners, TLS, HTTP/2, HTTPS redirects and HSTS (server).
 package gateway
