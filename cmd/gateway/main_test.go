@@ -278,7 +278,7 @@ func TestServeDefaults(t *testing.T) {
 	body, _ := io.ReadAll(mresp.Body)
 	mresp.Body.Close()
 	for _, want := range []string{
-		`portcullis_requests_total{code="401",kind="base",method="GET",outcome="refused"} 1`,
+		`portcullis_requests_total{code="401",kind="base",method="GET",outcome="unauthenticated"} 1`,
 		`portcullis_requests_total{code="200",kind="base",method="GET",outcome="forwarded"} 1`,
 		`method="other"`,
 		"portcullis_tls_certificate_not_after_seconds",

@@ -78,7 +78,7 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 		Realm:          cfg.Realm,
 		TrustedProxies: proxies,
 		TLS:            ts != nil,
-		Auditor:        metrics,
+		Observers:      []gateway.Observer{metrics},
 	})
 	if err != nil {
 		return fmt.Errorf("building the request pipeline: %w", err)
