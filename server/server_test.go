@@ -2,16 +2,10 @@ package server
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
 	"io"
 	"log/slog"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -21,46 +15,29 @@ import (
 	"testing"
 	"time"
 
+	"github.com/portcullis/portcullis/certs"
 	"github.com/portcullis/portcullis/internal/reload"
 	"github.com/portcullis/portcullis/internal/testenv"
 )
 
 var _ Reloader = (*reload.Value[int])(nil)
 
-// testTLS is a server config with a fresh self-signed certificate for 127.0.0.1, and a
-// client that trusts it.
+// testTLS is the production TLS config (certs.ServerConfig) over a fresh self-signed CA,
+// and a client that trusts the CA and does not follow redirects.
 func testTLS(t *testing.T) (*tls.Config, *http.Client) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ss, err := certs.NewSelfSigned(certs.SelfSignedOptions{Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "127.0.0.1"},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	pool, err := certs.LoadCertPool(ss.CAFile())
 	if err != nil {
 		t.Fatal(err)
-	}
-	leaf, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(leaf)
-	cfg := &tls.Config{
-		Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}},
-		NextProtos:   []string{"h2", "http/1.1"},
 	}
 	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: true}
 	t.Cleanup(tr.CloseIdleConnections)
-	return cfg, &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	client := &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	return certs.ServerConfig(ss.GetCertificate, certs.ServerOptions{}), client
 }
 
 // freeAddr returns a loopback address nobody listens on (the port was free a moment ago).
