@@ -127,7 +127,7 @@ func (u *upload) appendFrom(r io.Reader, persist bool) (int64, error) {
 	for _, h := range u.hashes {
 		ws = append(ws, h)
 	}
-	n, err := copyBuffered(io.MultiWriter(ws...), r)
+	n, err := receive(io.MultiWriter(ws...), r) // a client body: see receive.go
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
