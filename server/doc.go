@@ -10,9 +10,14 @@
 //     404 when ACME is off;
 //   - the operations listener, serving only the handlers it is given (/metrics; health
 //     checks belong there too), never the registry API;
-//   - the server timeouts: headers within 30 seconds (slowloris), idle connections closed
-//     after 2 minutes, 64 KiB of headers, and no read or write timeout, as a 10 GiB push
-//     takes minutes;
+//   - the server timeouts: headers within 30 seconds (slowloris; Config.HeaderTimeout), for
+//     HTTP/2's first request as for HTTP/1.1 (h2batch.go), idle connections closed after 2
+//     minutes, 64 KiB of headers, and no read or write timeout, as a 10 GiB push takes
+//     minutes;
+//   - the limits on what a client can hold (issue 12): a body idle timeout that ends a
+//     request whose body stands still, in either direction, and never one that moves
+//     (idle.go), and a cap on the connections open from one address, refused at accept
+//     (conncap.go); each acting limit is told to Config.Limits (metrics);
 //   - running the reloaders (users, groups, policy, certificates) while serving, and
 //     reloading each on SIGHUP;
 //   - graceful shutdown: when the context ends (SIGTERM), stop accepting, send HTTP/2

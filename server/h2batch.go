@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/net/http2"
@@ -33,8 +34,10 @@ const (
 )
 
 // serveHTTP2Batched configures srv for HTTP/2 (as net/http would, including the graceful
-// GOAWAY on Shutdown) and serves every HTTP/2 connection through a batchConn.
-func serveHTTP2Batched(srv *http.Server) error {
+// GOAWAY on Shutdown) and serves every HTTP/2 connection through a batchConn. A connection
+// that has not completed its first request's headers within headerTimeout of the TLS
+// handshake is closed, as HTTP/1.1's ReadHeaderTimeout closes one (see firstHeaders).
+func serveHTTP2Batched(srv *http.Server, headerTimeout time.Duration) error {
 	h2 := &http2.Server{}
 	if err := http2.ConfigureServer(srv, h2); err != nil {
 		return err
@@ -48,9 +51,49 @@ func serveHTTP2Batched(srv *http.Server) error {
 			ctx = bc.BaseContext()
 		}
 		bc := newBatchConn(c, c.ConnectionState, pool)
-		h2.ServeConn(bc, &http2.ServeConnOpts{Context: ctx, Handler: h, BaseConfig: hs})
+		first := newFirstHeaders(c.NetConn(), h, headerTimeout)
+		defer first.stop()
+		h2.ServeConn(bc, &http2.ServeConnOpts{Context: ctx, Handler: first, BaseConfig: hs})
 	}
 	return nil
+}
+
+// firstHeaders closes an HTTP/2 connection whose first request has not arrived (its
+// HEADERS, and any CONTINUATION, complete) within the header timeout. x/net/http2 only
+// waits 10 s for the client preface and then the idle timeout (2 minutes) for a
+// connection with no streams, so a client that opened TLS, sent the preface and nothing
+// more held its socket for 121 s against HTTP/1.1's 31 s (issue 12). Later requests on a
+// connection that has served one fall under the idle timeout, as they do in HTTP/1.1.
+type firstHeaders struct {
+	next  http.Handler
+	timer *time.Timer // nil when there is no timeout
+	seen  atomic.Bool
+}
+
+func newFirstHeaders(raw net.Conn, next http.Handler, timeout time.Duration) *firstHeaders {
+	f := &firstHeaders{next: next}
+	if timeout > 0 {
+		// The raw connection, not the TLS one: its Close never waits on a pending write.
+		f.timer = time.AfterFunc(timeout, func() {
+			if !f.seen.Load() {
+				raw.Close()
+			}
+		})
+	}
+	return f
+}
+
+func (f *firstHeaders) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !f.seen.Load() && f.seen.CompareAndSwap(false, true) {
+		f.stop()
+	}
+	f.next.ServeHTTP(w, r)
+}
+
+func (f *firstHeaders) stop() {
+	if f.timer != nil {
+		f.timer.Stop()
+	}
 }
 
 // batchConn is a net.Conn that holds full-size writes until a batch is worth a TLS write.

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"sync"
 	"time"
@@ -38,6 +39,21 @@ type Config struct {
 	// ShutdownTimeout bounds how long in-flight requests may run once the context ends;
 	// then their connections are closed.
 	ShutdownTimeout time.Duration
+	// HeaderTimeout bounds the wait for a request's headers on the main listener: HTTP/1.1's
+	// ReadHeaderTimeout (and TLS handshake), and for HTTP/2 the first request's HEADERS
+	// after the handshake. Default 30s.
+	HeaderTimeout time.Duration
+	// BodyIdleTimeout ends a request on the main listener whose request body brings no
+	// bytes, or whose response body is not taken, for this long while the server waits on
+	// the client (see bodyIdle). Zero turns it off. It never limits a body that moves.
+	BodyIdleTimeout time.Duration
+	// MaxConnsPerIP caps the connections open at once on the main listener from one client
+	// address (IPv6: one /64); more are closed when accepted. Zero turns it off.
+	MaxConnsPerIP int
+	// ConnLimitExempt lists peers MaxConnsPerIP does not count: trusted proxies.
+	ConnLimitExempt []netip.Prefix
+	// Limits is told each time a limit acts (metrics); nil for none.
+	Limits LimitObserver
 	// Logger receives start, shutdown and connection-error messages; nil discards them.
 	Logger *slog.Logger
 }
@@ -52,9 +68,22 @@ type Reloader interface {
 	Reload(ctx context.Context) error
 }
 
+// LimitObserver is told each time one of the server's limits acts, by name: LimitConnsPerIP
+// when a connection is refused, LimitBodyIdle when a request is ended by the body idle
+// timeout. Calls come from many goroutines and must be quick.
+type LimitObserver interface {
+	LimitReached(limit string)
+}
+
+// The limits a LimitObserver hears of.
+const (
+	LimitConnsPerIP = "conns_per_ip"
+	LimitBodyIdle   = "body_idle"
+)
+
 // Server timeouts; see the package doc.
 const (
-	readHeaderTimeout = 30 * time.Second
+	readHeaderTimeout = 30 * time.Second // Config.HeaderTimeout's default
 	idleTimeout       = 2 * time.Minute
 	maxHeaderBytes    = 64 << 10
 	// The redirect and operations listeners answer short requests only.
@@ -82,9 +111,13 @@ func Listen(cfg Config) (*Server, error) {
 		s.logger = slog.New(slog.DiscardHandler)
 	}
 	errorLog := slog.NewLogLogger(s.logger.Handler(), slog.LevelDebug)
+	headerTimeout := cfg.HeaderTimeout
+	if headerTimeout <= 0 {
+		headerTimeout = readHeaderTimeout
+	}
 	main := &http.Server{
-		Handler:           cfg.Handler,
-		ReadHeaderTimeout: readHeaderTimeout,
+		Handler:           s.bodyIdle(cfg.Handler),
+		ReadHeaderTimeout: headerTimeout,
 		// No ReadTimeout or WriteTimeout: a 10 GiB push takes minutes. Idle connections
 		// are closed, and headers must arrive promptly (slowloris).
 		IdleTimeout:    idleTimeout,
@@ -92,9 +125,9 @@ func Listen(cfg Config) (*Server, error) {
 		ErrorLog:       errorLog,
 	}
 	if cfg.TLS != nil {
-		main.Handler = hsts(hstsMaxAge)(cfg.Handler)
+		main.Handler = s.bodyIdle(hsts(hstsMaxAge)(cfg.Handler))
 		main.TLSConfig = cfg.TLS
-		if err := serveHTTP2Batched(main); err != nil {
+		if err := serveHTTP2Batched(main, headerTimeout); err != nil {
 			return nil, fmt.Errorf("http/2: %w", err)
 		}
 	}
@@ -102,6 +135,7 @@ func Listen(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("main listener: %w", err)
 	}
+	ln = newCapListener(ln, cfg.MaxConnsPerIP, cfg.ConnLimitExempt, s.connRefused)
 	if cfg.TLS != nil {
 		ln = tls.NewListener(ln, cfg.TLS)
 	}
@@ -135,6 +169,29 @@ func Listen(cfg Config) (*Server, error) {
 		}
 	}
 	return s, nil
+}
+
+// bodyIdle wraps h in the body idle timeout, which logs and counts the requests it ends.
+func (s *Server) bodyIdle(h http.Handler) http.Handler {
+	return bodyIdle(s.cfg.BodyIdleTimeout, func(r *http.Request, direction string) {
+		s.logger.Info("ending request: the client moved no body bytes within the body idle timeout",
+			"remote", r.RemoteAddr, "method", r.Method, "path", r.URL.Path,
+			"body", direction, "timeout", s.cfg.BodyIdleTimeout)
+		s.limitReached(LimitBodyIdle)
+	})(h)
+}
+
+// connRefused logs and counts a connection refused over the per-IP cap. The log is at
+// Debug: a client hammering the port must not flood it; the metric counts every one.
+func (s *Server) connRefused(addr netip.Addr) {
+	s.logger.Debug("connection refused: too many open from this address", "client", addr, "max", s.cfg.MaxConnsPerIP)
+	s.limitReached(LimitConnsPerIP)
+}
+
+func (s *Server) limitReached(limit string) {
+	if s.cfg.Limits != nil {
+		s.cfg.Limits.LimitReached(limit)
+	}
 }
 
 // listen adds srv on a new listener at addr; on failure it closes every listener opened.
