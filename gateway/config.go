@@ -24,6 +24,9 @@ type Config struct {
 	// command uses its built-in default policy unless one is configured), or
 	// AllowAuthenticated{} in tests and embeddings.
 	Authorizer Authorizer
+	// Admitter, when set, may turn away an authorized request before it is forwarded:
+	// NewUploadLimit caps uploads in flight. Default none.
+	Admitter Admitter
 	// Observers are told of every request with its Record once it has been answered:
 	// metrics, the audit trail. The access log (Logger) reads the same Record.
 	Observers []Observer

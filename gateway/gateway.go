@@ -16,6 +16,7 @@ type gateway struct {
 	backend        http.Handler
 	authn          Authenticator
 	authz          Authorizer
+	admitter       Admitter // optional: limits consulted after authorization (admit.go)
 	observers      []Observer
 	log            *slog.Logger
 	basicChallenge string
@@ -38,6 +39,7 @@ func New(cfg Config) (http.Handler, error) {
 		backend:        cfg.Backend,
 		authn:          cfg.Authenticator,
 		authz:          cfg.Authorizer,
+		admitter:       cfg.Admitter,
 		observers:      cfg.Observers,
 		log:            cfg.Logger,
 		basicChallenge: `Basic realm="` + realm + `"`,
@@ -119,6 +121,15 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			x.route = rt
 		}
 	}
+
+	// Admission (issue 12): limits that need the principal, such as concurrent uploads;
+	// a slot taken here is given back once the request has been answered.
+	release, ref := g.admit(w, r, x)
+	if ref != nil {
+		g.refuse(w, r, x, ref)
+		return
+	}
+	defer release()
 
 	x.outcome = OutcomeForwarded
 	switch rt.Kind {

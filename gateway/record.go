@@ -20,6 +20,9 @@ const (
 	OutcomeUnauthenticated Outcome = "unauthenticated"
 	// OutcomeDenied: the policy did not grant the access the request needs.
 	OutcomeDenied Outcome = "denied"
+	// OutcomeLimited: authorized, but a limit turned the request away for now (too many
+	// uploads in flight: 429 with Retry-After).
+	OutcomeLimited Outcome = "limited"
 	// OutcomeFailed: a technical failure (authenticator, authorizer, catalog, panic).
 	OutcomeFailed Outcome = "failed"
 	// OutcomeServed: answered by the gateway itself (the filtered catalog, search).
