@@ -66,6 +66,24 @@ type Config struct {
 	// ShutdownTimeout bounds how long in-flight requests (uploads) may run after SIGTERM.
 	// Default 60s.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// HeaderTimeout bounds the wait for a request's headers (HTTP/1.1, and HTTP/2's first
+	// request on a connection); then the connection is closed. Default 30s.
+	HeaderTimeout time.Duration `yaml:"header_timeout"`
+	// BodyIdleTimeout ends a request whose body moves no bytes for this long while the
+	// gateway waits on the client: an upload that stopped sending, a download that stopped
+	// reading. Never a limit on size or on the time of a body that keeps moving. Default
+	// 60s; 0 turns it off.
+	BodyIdleTimeout time.Duration `yaml:"body_idle_timeout"`
+	// MaxUploads caps the uploads (blob and manifest writes) in flight at once; more are
+	// answered 429 TOOMANYREQUESTS with Retry-After. Default 512; 0 for no cap.
+	MaxUploads int `yaml:"max_uploads"`
+	// MaxUploadsPerUser caps the uploads in flight of one user (anonymous: of one client
+	// address). Default 64; 0 for no cap.
+	MaxUploadsPerUser int `yaml:"max_uploads_per_user"`
+	// MaxConnsPerIP caps the connections open at once from one client address (IPv6: one
+	// /64); more are closed when accepted. Trusted proxies are not counted. Default 256;
+	// 0 for no cap.
+	MaxConnsPerIP int `yaml:"max_conns_per_ip"`
 	// LogFormat is text (default) or json.
 	LogFormat string `yaml:"log_format"`
 	// LogLevel is debug, info (default), warn or error.
@@ -80,8 +98,14 @@ func Defaults() Config {
 		TLS:             TLSSelfSigned,
 		Realm:           "Portcullis",
 		ShutdownTimeout: 60 * time.Second,
-		LogFormat:       "text",
-		LogLevel:        "info",
+		HeaderTimeout:   30 * time.Second,
+		BodyIdleTimeout: 60 * time.Second,
+		// 512 uploads of at most ~0.5 MiB of buffers each while moving (registry/receive.go).
+		MaxUploads:        512,
+		MaxUploadsPerUser: 64,
+		MaxConnsPerIP:     256,
+		LogFormat:         "text",
+		LogLevel:          "info",
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -17,7 +18,7 @@ import (
 type field struct {
 	name  string // flag name; YAML key and env var are derived from it
 	usage string
-	ptr   any // *string, *[]string or *time.Duration inside a Config
+	ptr   any // *string, *[]string, *time.Duration or *int inside a Config
 }
 
 func (f field) key() string { return strings.ReplaceAll(f.name, "-", "_") }
@@ -46,6 +47,12 @@ func (f field) set(s string, add bool) error {
 			return fmt.Errorf("%q is not a duration (write e.g. 30s or 2m)", s)
 		}
 		*p = d
+	case *int:
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 {
+			return fmt.Errorf("%q is not a whole number of 0 or more", s)
+		}
+		*p = n
 	default:
 		panic(fmt.Sprintf("config: field %s has unsupported type %T", f.name, f.ptr))
 	}
@@ -72,6 +79,11 @@ func fields(c *Config) []field {
 		{"realm", "realm of the Basic auth challenge", &c.Realm},
 		{"metrics-listen", "address for Prometheus /metrics (default off)", &c.MetricsListen},
 		{"shutdown-timeout", "how long in-flight requests may finish after SIGTERM", &c.ShutdownTimeout},
+		{"header-timeout", "how long a client may take to send a request's headers", &c.HeaderTimeout},
+		{"body-idle-timeout", "end a request whose body moves no bytes for this long (0: never)", &c.BodyIdleTimeout},
+		{"max-uploads", "uploads in flight at once, in total (0: no cap)", &c.MaxUploads},
+		{"max-uploads-per-user", "uploads in flight at once per user (0: no cap)", &c.MaxUploadsPerUser},
+		{"max-conns-per-ip", "connections open at once per client address (0: no cap)", &c.MaxConnsPerIP},
 		{"log-format", "log format: text or json", &c.LogFormat},
 		{"log-level", "log level: debug, info, warn or error", &c.LogLevel},
 	}
@@ -154,6 +166,8 @@ func copyValue(dst, src any) {
 		*d = append([]string(nil), *src.(*[]string)...)
 	case *time.Duration:
 		*d = *src.(*time.Duration)
+	case *int:
+		*d = *src.(*int)
 	}
 }
 

@@ -52,6 +52,13 @@ func TestPrecedence(t *testing.T) {
 				return c.Listen == ":3333" && slices.Equal(c.Hostname, []string{"z.example", "w.example"}) && c.Realm == "file-realm"
 			}},
 		{"duration flag", []string{"--shutdown-timeout", "2m"}, nil, func(c Config) bool { return c.ShutdownTimeout == 2*time.Minute }},
+		{"limits default", nil, nil, func(c Config) bool {
+			return c.BodyIdleTimeout == time.Minute && c.HeaderTimeout == 30*time.Second &&
+				c.MaxUploads == 512 && c.MaxUploadsPerUser == 64 && c.MaxConnsPerIP == 256
+		}},
+		{"number flag over env", []string{"--max-uploads", "0"}, map[string]string{"GATEWAY_MAX_UPLOADS": "9", "GATEWAY_MAX_CONNS_PER_IP": "10"}, func(c Config) bool {
+			return c.MaxUploads == 0 && c.MaxConnsPerIP == 10
+		}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -82,6 +89,7 @@ func TestLoadErrors(t *testing.T) {
 		{"two documents", []string{"--config", two}, nil, "more than one YAML document"},
 		{"missing file", []string{"--config", filepath.Join(dir, "nope.yaml")}, nil, "reading config file"},
 		{"bad env duration", nil, map[string]string{"GATEWAY_SHUTDOWN_TIMEOUT": "soon"}, "GATEWAY_SHUTDOWN_TIMEOUT"},
+		{"bad env number", nil, map[string]string{"GATEWAY_MAX_UPLOADS": "-1"}, "GATEWAY_MAX_UPLOADS"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := load(t, tc.args, tc.env)
@@ -122,11 +130,13 @@ func TestValidateListsEveryProblem(t *testing.T) {
 	c.LogFormat = "xml"
 	c.Realm = `a"b`
 	c.Policy = filepath.Join(t.TempDir(), "missing.rego")
+	c.HeaderTimeout = 0
+	c.MaxUploadsPerUser = -1
 	err := c.Validate()
 	if err == nil {
 		t.Fatal("Validate accepted a broken config")
 	}
-	for _, key := range []string{"listen:", "upstream:", "hostname:", "trusted_proxy:", "log_format:", "realm:", "policy:"} {
+	for _, key := range []string{"listen:", "upstream:", "hostname:", "trusted_proxy:", "log_format:", "realm:", "policy:", "header_timeout:", "max_uploads_per_user:"} {
 		if !strings.Contains(err.Error(), key) {
 			t.Errorf("error does not name %s:\n%v", key, err)
 		}

@@ -110,6 +110,20 @@ func (c Config) Validate() error {
 	if c.ShutdownTimeout <= 0 {
 		bad("shutdown_timeout", "must be positive, e.g. 60s")
 	}
+	if c.HeaderTimeout <= 0 {
+		bad("header_timeout", "must be positive, e.g. 30s")
+	}
+	if c.BodyIdleTimeout < 0 {
+		bad("body_idle_timeout", "must be 0 (off) or positive, e.g. 60s")
+	}
+	for _, f := range []struct {
+		key string
+		n   int
+	}{{"max_uploads", c.MaxUploads}, {"max_uploads_per_user", c.MaxUploadsPerUser}, {"max_conns_per_ip", c.MaxConnsPerIP}} {
+		if f.n < 0 {
+			bad(f.key, "must be 0 (no cap) or positive")
+		}
+	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		bad("log_format", "%q: use text or json", c.LogFormat)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/portcullis/portcullis/gateway"
+	"github.com/portcullis/portcullis/server"
 )
 
 // metrics owns the gateway's Prometheus registry (not the global one). It reads each
@@ -24,9 +25,13 @@ type metrics struct {
 	bytesIn  prometheus.Counter
 	bytesOut prometheus.Counter
 	inflight prometheus.Gauge
+	limits   *prometheus.CounterVec
 }
 
-var _ gateway.Observer = (*metrics)(nil)
+var (
+	_ gateway.Observer     = (*metrics)(nil)
+	_ server.LimitObserver = (*metrics)(nil)
+)
 
 func newMetrics() *metrics {
 	m := &metrics{
@@ -48,8 +53,15 @@ func newMetrics() *metrics {
 			Name: "portcullis_requests_in_flight", Help: "Requests being served.",
 		}),
 	}
+	m.limits = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "portcullis_limit_hits_total",
+		Help: "Times a limit acted: conns_per_ip (a connection refused), body_idle (a request ended by the body idle timeout), uploads (an upload answered 429).",
+	}, []string{"limit"})
+	for _, l := range []string{server.LimitConnsPerIP, server.LimitBodyIdle, limitUploads} {
+		m.limits.WithLabelValues(l) // present from the start, at 0
+	}
 	m.bytesIn, m.bytesOut = m.bytes.WithLabelValues("in"), m.bytes.WithLabelValues("out")
-	m.reg.MustRegister(m.requests, m.duration, m.bytes, m.inflight,
+	m.reg.MustRegister(m.requests, m.duration, m.bytes, m.inflight, m.limits,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -64,6 +76,23 @@ func (m *metrics) Observe(_ context.Context, rec gateway.Record) {
 	m.duration.WithLabelValues(kind).Observe(rec.Duration.Seconds())
 	m.bytesIn.Add(float64(rec.BytesIn))
 	m.bytesOut.Add(float64(rec.BytesOut))
+	if rec.Outcome == gateway.OutcomeLimited {
+		m.limits.WithLabelValues(limitUploads).Inc()
+	}
+}
+
+// limitUploads labels the uploads refused by gateway.UploadLimit.
+const limitUploads = "uploads"
+
+// LimitReached implements server.LimitObserver.
+func (m *metrics) LimitReached(limit string) { m.limits.WithLabelValues(limit).Inc() }
+
+// uploadsInFlight exports the uploads the upload limit counts.
+func (m *metrics) uploadsInFlight(l *gateway.UploadLimit) {
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "portcullis_uploads_in_flight",
+		Help: "Uploads (blob and manifest writes) in flight, as max_uploads counts them.",
+	}, func() float64 { return float64(l.InFlight()) }))
 }
 
 // methodLabel keeps the method label to the registry API's methods: net/http accepts any

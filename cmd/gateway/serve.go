@@ -70,6 +70,8 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	}
 	proxies, _ := cfg.TrustedPrefixes() // validated
 	metrics := newMetrics()
+	uploads := gateway.NewUploadLimit(cfg.MaxUploads, cfg.MaxUploadsPerUser)
+	metrics.uploadsInFlight(uploads)
 	handler, err := gateway.New(gateway.Config{
 		Backend:        backend,
 		Authenticator:  newAuthenticator(cfg, users, groups),
@@ -78,6 +80,7 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 		Realm:          cfg.Realm,
 		TrustedProxies: proxies,
 		TLS:            ts != nil,
+		Admitter:       uploads,
 		Observers:      []gateway.Observer{metrics},
 	})
 	if err != nil {
@@ -90,6 +93,11 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 		OpsListen:       cfg.MetricsListen,
 		Ops:             map[string]http.Handler{"/metrics": metrics.handler()},
 		ShutdownTimeout: cfg.ShutdownTimeout,
+		HeaderTimeout:   cfg.HeaderTimeout,
+		BodyIdleTimeout: cfg.BodyIdleTimeout,
+		MaxConnsPerIP:   cfg.MaxConnsPerIP,
+		ConnLimitExempt: proxies,
+		Limits:          metrics,
 		Logger:          logger,
 	}
 	if ts != nil {
