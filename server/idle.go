@@ -112,14 +112,20 @@ func (wd *watchdog) check() {
 	}
 }
 
-// expire fails what is waiting and cancels the request.
+// expire fails what is waiting and cancels the request. Only the waiting direction gets
+// a deadline: a request whose body stalled can still be answered (an HTTP/1.1 client
+// reads "400" rather than a TLS stream cut mid-record, an HTTP/2 one a status rather than
+// RST_STREAM), and the cancelled context ends whatever else the request was doing.
 func (wd *watchdog) expire(direction string) {
 	if !wd.expired.CompareAndSwap(false, true) {
 		return
 	}
 	past := time.Now().Add(-time.Second)
-	_ = wd.rc.SetReadDeadline(past) // unsupported writers: the context still ends
-	_ = wd.rc.SetWriteDeadline(past)
+	if direction == "request" {
+		_ = wd.rc.SetReadDeadline(past) // unsupported writers: the context still ends
+	} else {
+		_ = wd.rc.SetWriteDeadline(past)
+	}
 	wd.cancel(ErrBodyIdle)
 	wd.onIdle(direction)
 }
