@@ -213,7 +213,11 @@ func (g *gateway) finish(x *exchange, r *http.Request) {
 	p := recover()
 	if p != nil {
 		x.outcome, x.reason = OutcomeFailed, "panic"
-		if err, ok := p.(error); !ok || !errors.Is(err, http.ErrAbortHandler) {
+		if err, ok := p.(error); ok && errors.Is(err, http.ErrAbortHandler) {
+			// A backend abandoning a response it had begun: an upstream that died mid-blob
+			// makes httputil.ReverseProxy abort (issue 12). Not a bug; say what it was.
+			x.reason = "response aborted mid-body"
+		} else {
 			g.log.LogAttrs(r.Context(), slog.LevelError, "panic serving request",
 				slog.String("request_id", x.client.id),
 				slog.String("method", r.Method),

@@ -57,6 +57,9 @@ func TestRecover(t *testing.T) {
 			if strings.Contains(logs.String(), "panic serving request") {
 				t.Fatal("ErrAbortHandler logged as a panic")
 			}
+			if !strings.Contains(logs.String(), `"reason":"response aborted mid-body"`) {
+				t.Errorf("the access log does not say the response was aborted:\n%s", logs)
+			}
 		}()
 		h.ServeHTTP(httptest.NewRecorder(), basic(httptest.NewRequestWithContext(t.Context(), "GET", "/v2/a/tags/list", nil), "alice"))
 	})

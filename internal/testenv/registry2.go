@@ -18,33 +18,59 @@ import (
 // its output is logged if the test failed.
 func Registry2(t testing.TB, root string) string {
 	t.Helper()
-	bin := NeedTool(t, "docker-registry")
-	dir := t.TempDir()
+	return StartRegistry2(t, root).Addr
+}
+
+// Registry2Server is a docker-registry process that a test may kill and start again on
+// the same address and storage (an upstream failing under the gateway).
+type Registry2Server struct {
+	// Addr is host:port, the same across restarts.
+	Addr string
+
+	t    testing.TB
+	bin  string
+	cfg  string
+	out  SyncBuffer
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+// StartRegistry2 is Registry2, returning the process.
+func StartRegistry2(t testing.TB, root string) *Registry2Server {
+	t.Helper()
+	r := &Registry2Server{t: t, bin: NeedTool(t, "docker-registry")}
 	if root == "" {
-		root = filepath.Join(dir, "data")
+		root = filepath.Join(t.TempDir(), "data")
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
+	r.Addr = ln.Addr().String()
 	ln.Close()
-	cfg := Registry2Config(t, root, addr)
-	var out SyncBuffer
-	cmd := exec.Command(bin, "serve", cfg)
-	cmd.Stdout, cmd.Stderr = &out, &out
+	r.cfg = Registry2Config(t, root, r.Addr)
+	t.Cleanup(func() {
+		r.Kill()
+		if t.Failed() {
+			t.Logf("docker-registry output:\n%s", r.out.String())
+		}
+	})
+	r.Start()
+	return r
+}
+
+// Start runs the process and waits until /v2/ answers.
+func (r *Registry2Server) Start() {
+	t := r.t
+	t.Helper()
+	cmd := exec.Command(r.bin, "serve", r.cfg)
+	cmd.Stdout, cmd.Stderr = &r.out, &r.out
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting docker-registry: %v", err)
 	}
 	done := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-done
-		if t.Failed() {
-			t.Logf("docker-registry output:\n%s", out.String())
-		}
-	})
+	r.cmd, r.done = cmd, done
 	// Readiness: the process gives no signal but answering; poll, bounded.
 	client := &http.Client{Timeout: 3 * time.Second}
 	defer client.CloseIdleConnections()
@@ -52,20 +78,30 @@ func Registry2(t testing.TB, root string) string {
 	for {
 		select {
 		case <-done:
-			t.Fatalf("docker-registry exited:\n%s", out.String())
+			t.Fatalf("docker-registry exited:\n%s", r.out.String())
 		default:
 		}
-		if resp, err := client.Get("http://" + addr + "/v2/"); err == nil {
+		if resp, err := client.Get("http://" + r.Addr + "/v2/"); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return addr
+				return
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("docker-registry did not answer on %s within 30s:\n%s", addr, out.String())
+			t.Fatalf("docker-registry did not answer on %s within 30s:\n%s", r.Addr, r.out.String())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// Kill ends the process with SIGKILL (no graceful anything) and waits for it to exit.
+func (r *Registry2Server) Kill() {
+	if r.cmd == nil {
+		return
+	}
+	_ = r.cmd.Process.Kill()
+	<-r.done
+	r.cmd = nil
 }
 
 // Registry2Config writes a docker-registry configuration serving root on addr (deletes
