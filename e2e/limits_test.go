@@ -51,6 +51,15 @@ func (g *gateway) tlsConfig(protos ...string) *tls.Config {
 	return cfg
 }
 
+// abs is a Location the gateway sent, as a URL: the bundled registry sends a path, an
+// upstream an absolute URL (rewritten to the gateway's address).
+func (g *gateway) abs(loc string) string {
+	if strings.HasPrefix(loc, "https://") {
+		return loc
+	}
+	return g.URL + loc
+}
+
 // startUpload opens an upload session in repo and returns its Location.
 func (g *gateway) startUpload(t *testing.T, client *http.Client, user, pass, repo string) (string, int, http.Header) {
 	t.Helper()
@@ -85,7 +94,7 @@ func (g *gateway) stallH1(t *testing.T, user, pass, location string, n int) *sta
 		t.Fatalf("dial: %v", err)
 	}
 	s := &stalledUpload{ended: make(chan struct{}), close: func() { c.Close() }}
-	req, _ := http.NewRequest("PATCH", g.URL+location, nil)
+	req, _ := http.NewRequest("PATCH", g.abs(location), nil)
 	req.SetBasicAuth(user, pass)
 	w := bufio.NewWriterSize(c, 64<<10)
 	fmt.Fprintf(w, "PATCH %s HTTP/1.1\r\nHost: %s\r\nAuthorization: %s\r\nContent-Type: application/octet-stream\r\nContent-Length: %d\r\n\r\n",
@@ -111,7 +120,7 @@ func (g *gateway) stallH2(t *testing.T, user, pass, location string, n int) *sta
 	tr := &http.Transport{TLSClientConfig: g.tlsConfig(), ForceAttemptHTTP2: true}
 	pr, pw := io.Pipe()
 	s := &stalledUpload{ended: make(chan struct{}), close: func() { pw.Close(); tr.CloseIdleConnections() }}
-	req, _ := http.NewRequestWithContext(context.Background(), "PATCH", g.URL+location, pr)
+	req, _ := http.NewRequestWithContext(context.Background(), "PATCH", g.abs(location), pr)
 	req.SetBasicAuth(user, pass)
 	req.Header.Set("Content-Type", "application/octet-stream")
 	sent := make(chan struct{})
@@ -220,7 +229,7 @@ func TestStalledUploads(t *testing.T) {
 		}
 		const size = 100 << 10
 		body := &slowBody{left: size, piece: size * int(time.Second) / int(5*idle/2), interval: time.Second}
-		req, _ := http.NewRequestWithContext(context.Background(), "PATCH", g.URL+loc, body)
+		req, _ := http.NewRequestWithContext(context.Background(), "PATCH", g.abs(loc), body)
 		req.SetBasicAuth(adminUser, adminPass)
 		req.Header.Set("Content-Type", "application/octet-stream")
 		resp, err := g.Client.Do(req)
@@ -234,7 +243,7 @@ func TestStalledUploads(t *testing.T) {
 			return
 		}
 		sum := sha256.Sum256(make([]byte, size))
-		req, _ = http.NewRequestWithContext(context.Background(), "PUT", g.URL+resp.Header.Get("Location"), nil)
+		req, _ = http.NewRequestWithContext(context.Background(), "PUT", g.abs(resp.Header.Get("Location")), nil)
 		q := req.URL.Query()
 		q.Set("digest", "sha256:"+hex.EncodeToString(sum[:]))
 		req.URL.RawQuery = q.Encode()
