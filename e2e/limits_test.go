@@ -495,51 +495,41 @@ func TestHeaderTimeout(t *testing.T) {
 		return !ok || !ne.Timeout()
 	}
 	const bound = 60 * time.Second // generous; before the fix HTTP/2 took 121 s
-	t.Run("HTTP/2 preface, no HEADERS", func(t *testing.T) {
-		t.Parallel()
-		c, err := tls.Dial("tcp", g.Addr, g.tlsConfig("h2"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		if p := c.ConnectionState().NegotiatedProtocol; p != "h2" {
-			t.Fatalf("negotiated %q", p)
-		}
-		c.Write([]byte(http2.ClientPreface))
-		http2.NewFramer(c, nil).WriteSettings()
-		if !closedWithin(c, bound) {
-			t.Fatalf("still open after %v", bound)
-		}
-	})
-	t.Run("HTTP/2 HEADERS never finished", func(t *testing.T) {
-		t.Parallel()
-		c, err := tls.Dial("tcp", g.Addr, g.tlsConfig("h2"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
+	h2Start := func(c net.Conn) *http2.Framer {
 		c.Write([]byte(http2.ClientPreface))
 		fr := http2.NewFramer(c, nil)
 		fr.WriteSettings()
-		// A HEADERS frame without END_HEADERS, and no CONTINUATION after it.
-		fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: []byte{0x82}, EndHeaders: false})
-		if !closedWithin(c, bound) {
-			t.Fatalf("still open after %v", bound)
-		}
-	})
-	t.Run("HTTP/1.1 headers never finished", func(t *testing.T) {
-		t.Parallel()
-		c, err := tls.Dial("tcp", g.Addr, g.tlsConfig("http/1.1"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		c.Write([]byte("GET /v2/ HTTP/1.1\r\nHost: x\r\n"))
-		if !closedWithin(c, bound) {
-			t.Fatalf("still open after %v", bound)
-		}
-	})
-	// A well-behaved HTTP/2 client is unaffected.
+		return fr
+	}
+	for _, tc := range []struct {
+		name  string
+		proto string
+		send  func(c net.Conn)
+	}{
+		{"HTTP/2 preface, no HEADERS", "h2", func(c net.Conn) { h2Start(c) }},
+		{"HTTP/2 HEADERS never finished", "h2", func(c net.Conn) {
+			// A HEADERS frame without END_HEADERS, and no CONTINUATION after it.
+			h2Start(c).WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: []byte{0x82}, EndHeaders: false})
+		}},
+		{"HTTP/1.1 headers never finished", "http/1.1", func(c net.Conn) { c.Write([]byte("GET /v2/ HTTP/1.1\r\nHost: x\r\n")) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c, err := tls.Dial("tcp", g.Addr, g.tlsConfig(tc.proto))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			if p := c.ConnectionState().NegotiatedProtocol; p != tc.proto {
+				t.Fatalf("negotiated %q", p)
+			}
+			tc.send(c)
+			if !closedWithin(c, bound) {
+				t.Fatalf("still open after %v", bound)
+			}
+		})
+	}
+	// A well-behaved client is unaffected.
 	if code := status(t, g.Client, g.URL+"/v2/", adminUser, adminPass); code != http.StatusOK {
 		t.Errorf("GET /v2/: %d", code)
 	}

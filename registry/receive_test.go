@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -91,7 +92,7 @@ func TestReceive(t *testing.T) {
 				t.Fatalf("receive = %d, %v; want %d, nil", n, err, tt.size)
 			}
 			sizes, _ := w.snapshot()
-			if !equalInts(sizes, tt.want) {
+			if !slices.Equal(sizes, tt.want) {
 				t.Errorf("writes %v, want %v", sizes, tt.want)
 			}
 			if !bytes.Equal(w.buf.Bytes(), data[:tt.size]) {
@@ -123,7 +124,7 @@ func TestReceiveStalled(t *testing.T) {
 	// The aligned part is written while the reader waits for more.
 	for {
 		if sizes, _ := w.snapshot(); len(sizes) > 0 {
-			if !equalInts(sizes, []int{3 * directAlign}) {
+			if !slices.Equal(sizes, []int{3 * directAlign}) {
 				t.Fatalf("writes during the stall %v, want the aligned %d", sizes, 3*directAlign)
 			}
 			break
@@ -172,18 +173,6 @@ func TestReceiveErrors(t *testing.T) {
 	if !errors.Is(err, reset) || n != 10 {
 		t.Fatalf("receive with a failing reader = %d, %v; want 10, %v", n, err, reset)
 	}
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // BenchmarkReceive compares receive with copyBuffered on a body read one TLS record
