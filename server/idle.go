@@ -120,6 +120,7 @@ func (wd *watchdog) expire(direction string) {
 	if !wd.expired.CompareAndSwap(false, true) {
 		return
 	}
+	wd.onIdle(direction) // first: once the deadline is set, the request may be over
 	past := time.Now().Add(-time.Second)
 	if direction == "request" {
 		_ = wd.rc.SetReadDeadline(past) // unsupported writers: the context still ends
@@ -127,7 +128,6 @@ func (wd *watchdog) expire(direction string) {
 		_ = wd.rc.SetWriteDeadline(past)
 	}
 	wd.cancel(ErrBodyIdle)
-	wd.onIdle(direction)
 }
 
 func (wd *watchdog) stop() {
@@ -166,11 +166,26 @@ type idleWriter struct {
 	wd *watchdog
 }
 
+// idleWriteChunk is the most one watched write hands down: a write returns once its bytes
+// are in the socket, so a 256 KiB blob buffer written whole to a client taking 1 KiB/s
+// would wait four minutes without returning, though its bytes move. In 64 KiB pieces a
+// download is cut only below about 1 KiB/s (with the 60 s default). TLS writes records of
+// 16 KiB and HTTP/2 frames of 16 KiB anyway, so the pieces cost no extra syscall there.
+const idleWriteChunk = 64 << 10
+
 func (w *idleWriter) Write(p []byte) (int, error) {
-	w.wd.begin(&w.wd.writing)
-	n, err := w.ResponseWriter.Write(p)
-	w.wd.end(&w.wd.writing)
-	return n, w.wd.failed(err)
+	written := 0
+	for {
+		piece := p[:min(len(p), idleWriteChunk)]
+		w.wd.begin(&w.wd.writing)
+		n, err := w.ResponseWriter.Write(piece)
+		w.wd.end(&w.wd.writing)
+		written += n
+		p = p[len(piece):]
+		if err != nil || len(p) == 0 {
+			return written, w.wd.failed(err)
+		}
+	}
 }
 
 func (w *idleWriter) FlushError() error {

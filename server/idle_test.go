@@ -36,8 +36,8 @@ func (b *fedBody) Read(p []byte) (int, error) {
 
 func (b *fedBody) Close() error { return nil }
 
-// slowWriter is a response writer whose writes each take delay, or wait for cut when
-// delay is negative (a client that stopped reading).
+// slowWriter is a response writer draining delay per 64 KiB (or part) written, or whose
+// writes wait for cut when delay is negative (a client that stopped reading).
 type slowWriter struct {
 	*httptest.ResponseRecorder
 	delay time.Duration
@@ -49,7 +49,7 @@ func (w *slowWriter) Write(p []byte) (int, error) {
 		<-w.cut
 		return 0, errors.New("deadline exceeded")
 	}
-	time.Sleep(w.delay)
+	time.Sleep(w.delay * time.Duration((len(p)+64<<10-1)/(64<<10)))
 	return w.ResponseRecorder.Write(p)
 }
 
@@ -65,6 +65,7 @@ func TestBodyIdle(t *testing.T) {
 		// handle is the handler's work once the body is read (or its read failed).
 		pause     time.Duration // between reads, the handler busy elsewhere
 		respDelay time.Duration // each response write's duration; <0: the client never reads
+		respSize  int           // the size of each of the handler's 3 writes; default 10
 		wantCut   string        // "request", "response" or "" (never cut)
 		wantAt    time.Duration // when the cut comes, on the fake clock
 	}{
@@ -120,6 +121,13 @@ func TestBodyIdle(t *testing.T) {
 			feed:      func(p chan<- []byte) { close(p) },
 			respDelay: timeout - time.Second,
 		},
+		{
+			// 1 MiB writes, each taking 16 x 9 s to drain: the bytes move all along.
+			name:      "a slow download of big writes",
+			feed:      func(p chan<- []byte) { close(p) },
+			respDelay: timeout - time.Second,
+			respSize:  1 << 20,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -146,8 +154,12 @@ func TestBodyIdle(t *testing.T) {
 						time.Sleep(tt.pause)
 					}
 					if readErr == nil {
+						chunk := []byte("blob bytes")
+						if tt.respSize > 0 {
+							chunk = make([]byte, tt.respSize)
+						}
 						for range 3 {
-							if _, err := w.Write([]byte("blob bytes")); err != nil {
+							if n, err := w.Write(chunk); err != nil || n != len(chunk) {
 								writeErr = err
 								break
 							}
