@@ -3,7 +3,8 @@
 // repository, actions, read by distspec as the bundled registry reads them) and refuses
 // anything a backend could read differently (escapes, dot segments, "//", names outside
 // the spec grammar, form bodies); asks an Authenticator who is calling and an Authorizer
-// what they may do; serves the catalog and docker search filtered to what the caller may
+// what they may do, and an optional Admitter whether it may start now (UploadLimit caps
+// uploads in flight per principal and in total, admit.go); serves the catalog and docker search filtered to what the caller may
 // pull; and forwards exactly the path it judged to a backend: an in-process http.Handler
 // (NewInProcess) or a URL through httputil.ReverseProxy (NewUpstream). When a request has been answered, one immutable
 // Record (who, what, decision, outcome, status, bytes) goes to the access log and to
