@@ -16,10 +16,15 @@ import (
 	"github.com/portcullis/portcullis/server"
 )
 
-func runServe(ctx context.Context, args []string, stderr io.Writer) int {
-	cfg, code := loadConfig("serve", args, stderr)
-	if code != 0 {
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	l, code := parseFlags("serve", args, stdout, stderr, nil)
+	if l == nil {
 		return code
+	}
+	cfg, err := l.Load()
+	if err != nil {
+		printProblems(stderr, err)
+		return 1
 	}
 	logger := newLogger(cfg, stderr)
 	if err := serve(ctx, cfg, logger); err != nil {
