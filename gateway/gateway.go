@@ -80,6 +80,7 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set(headerAPIVersion, apiVersion)
 	h.Set(headerRequestID, x.client.id)
+	h.Set(headerNoSniff, "nosniff") // every answer, the backend's too (issue 12)
 	x.resp.ResponseWriter = w
 	if r.Body != nil && r.Body != http.NoBody {
 		x.body.ReadCloser = r.Body

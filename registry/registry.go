@@ -59,6 +59,9 @@ func New(opts Options) (*Registry, error) {
 // spec's JSON envelope.
 func (reg *Registry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Docker-Distribution-API-Version", "registry/2.0")
+	// Browsers must take every answer for the type it says (issue 12): never sniff a blob
+	// or manifest into a page.
+	w.Header().Set("X-Content-Type-Options", "nosniff")
 	rt, err := ParseRoute(r.Method, r.URL)
 	if err != nil {
 		reg.writeError(w, r, err)
