@@ -295,11 +295,16 @@ func buildBackend(cfg config.Config, logger *slog.Logger) (http.Handler, error) 
 		}
 		return h, nil
 	}
+	lock, err := lockData(registryRoot(cfg), false)
+	if err != nil {
+		return nil, fmt.Errorf("bundled registry: %w (is `gateway gc` running?)", err)
+	}
 	reg, err := registry.New(registry.Options{Root: registryRoot(cfg), Logger: logger.With("component", "registry")})
 	if err != nil {
+		lock.Close()
 		return nil, fmt.Errorf("bundled registry: %w", err)
 	}
-	return gateway.NewInProcess(reg), nil
+	return lockedBackend{gateway.NewInProcess(reg), lock}, nil
 }
 
 func registryRoot(cfg config.Config) string { return filepath.Join(cfg.Data, "registry") }
