@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync/atomic"
@@ -21,25 +22,37 @@ type HtpasswdOptions struct {
 	// CacheSize bounds how many successful verifications are remembered so bcrypt does not
 	// run on every request. 0 means 1024; a negative value disables the cache.
 	CacheSize int
+	// AllowEmpty accepts a file with no users (empty, or blank lines and comments only).
+	// Without it such a file is refused like a malformed one: at start, and at a reload,
+	// which keeps the last good users (issue 12: an editor truncating the file, or a failed
+	// copy, locked everyone out).
+	AllowEmpty bool
 }
+
+// ErrNoUsers is the error (wrapped) for a users file without users, unless
+// HtpasswdOptions.AllowEmpty.
+var ErrNoUsers = errors.New("the file has no users (an empty htpasswd is refused unless allowed: empty_htpasswd: allow)")
 
 // Htpasswd is an htpasswd users file, reloadable while in use. It is safe for concurrent use.
 type Htpasswd struct {
-	logger *slog.Logger
-	src    *fileSource
-	table  atomic.Pointer[userTable]
-	cache  *credCache // nil when disabled
-	flight singleflight.Group
+	logger     *slog.Logger
+	allowEmpty bool
+	src        *fileSource
+	table      atomic.Pointer[userTable]
+	cache      *credCache // nil when disabled
+	flight     singleflight.Group
 	// match compares a password with an entry (dummy: the unknown-user comparison whose
 	// result is ignored); a seam so tests can count bcrypt runs.
 	match func(m htpasswd.EncodedPasswd, pass string, dummy bool) bool
 }
 
-// NewHtpasswd loads the htpasswd file. A file that is missing or has any bad line is an
-// error: the gateway must not start with fewer users than the administrator wrote.
+// NewHtpasswd loads the htpasswd file. A file that is missing, has any bad line, or has no
+// users (unless opts.AllowEmpty) is an error: the gateway must not start with fewer users
+// than the administrator wrote.
 func NewHtpasswd(file string, opts HtpasswdOptions) (*Htpasswd, error) {
 	h := &Htpasswd{
-		logger: orDiscard(opts.Logger).With("file", file),
+		logger:     orDiscard(opts.Logger).With("file", file),
+		allowEmpty: opts.AllowEmpty,
 		match: func(m htpasswd.EncodedPasswd, pass string, _ bool) bool {
 			return m.MatchesPassword(pass)
 		},
@@ -86,6 +99,9 @@ func (h *Htpasswd) load(data []byte) error {
 	users, dummyUser, err := parseHtpasswd(data)
 	if err != nil {
 		return fmt.Errorf("parsing htpasswd %q: %w", h.src.path, err)
+	}
+	if len(users) == 0 && !h.allowEmpty {
+		return fmt.Errorf("loading htpasswd %q: %w", h.src.path, ErrNoUsers)
 	}
 	dummy := fallbackDummy
 	if dummyUser != "" {

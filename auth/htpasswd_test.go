@@ -120,7 +120,7 @@ func TestDummyFollowsCommonKind(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h, _ := newTestHtpasswd(t, tt.content, HtpasswdOptions{})
+			h, _ := newTestHtpasswd(t, tt.content, HtpasswdOptions{AllowEmpty: true})
 			tab := h.table.Load()
 			if tab.dummyUser != tt.want {
 				t.Fatalf("dummy borrowed from %q, want %q", tab.dummyUser, tt.want)

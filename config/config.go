@@ -27,6 +27,11 @@ type Config struct {
 	// Htpasswd is the htpasswd file of users (bcrypt, SHA or MD5-crypt entries). Default
 	// DATA/htpasswd, created on first start with user "admin" and a random password.
 	Htpasswd string `yaml:"htpasswd"`
+	// EmptyHtpasswd says what a users file without users means: "refuse" (default) treats
+	// it as broken, like a malformed one (the gateway does not start; a reload keeps the last
+	// good users and logs a warning), since it is most often a truncated file or a failed
+	// copy; "allow" runs with no users (only what the policy grants anonymous callers).
+	EmptyHtpasswd string `yaml:"empty_htpasswd"`
 	// Groups is a file mapping groups to users (YAML "admins: [alice]" or lines
 	// "admins: alice bob"); the policy sees a user's groups. Default DATA/groups.yaml when
 	// it exists (created on first start with the admin user in group "admins").

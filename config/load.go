@@ -57,6 +57,7 @@ func fields(c *Config) []field {
 		{"listen", "HTTPS address to listen on", &c.Listen},
 		{"data", "data directory (registry storage, certificates, default htpasswd)", &c.Data},
 		{"htpasswd", "htpasswd file (default DATA/htpasswd, created with an admin user)", &c.Htpasswd},
+		{"empty-htpasswd", "what a users file without users means: refuse (default: keep the last good users) or allow", &c.EmptyHtpasswd},
 		{"groups", "groups file: YAML 'admins: [alice]' or lines 'admins: alice bob'", &c.Groups},
 		{"policy", "Rego policy file or directory (default: built-in policy)", &c.Policy},
 		{"upstream", "URL of an upstream registry to front instead of the bundled one", &c.Upstream},

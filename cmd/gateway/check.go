@@ -24,8 +24,11 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	}
 	errs := []error{cfg.Validate()}
 	quiet := slog.New(slog.DiscardHandler)
+	allowEmpty, err := emptyHtpasswdAllowed(cfg)
+	errs = append(errs, err)
 	if _, err := os.Stat(cfg.HtpasswdFile()); err == nil {
-		if _, err := auth.NewHtpasswd(cfg.HtpasswdFile(), auth.HtpasswdOptions{Logger: quiet}); err != nil {
+		// An empty users file is reported as serve would refuse it (issue 12).
+		if _, err := auth.NewHtpasswd(cfg.HtpasswdFile(), auth.HtpasswdOptions{Logger: quiet, AllowEmpty: allowEmpty}); err != nil {
 			errs = append(errs, fmt.Errorf("htpasswd: %w", err))
 		}
 	}

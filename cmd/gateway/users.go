@@ -26,7 +26,11 @@ func buildUsers(cfg config.Config, logger *slog.Logger) (*auth.Htpasswd, *auth.G
 			return nil, nil, err
 		}
 	}
-	users, err := auth.NewHtpasswd(file, auth.HtpasswdOptions{Logger: logger.With("component", "htpasswd")})
+	allowEmpty, err := emptyHtpasswdAllowed(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	users, err := auth.NewHtpasswd(file, auth.HtpasswdOptions{Logger: logger.With("component", "htpasswd"), AllowEmpty: allowEmpty})
 	if err != nil {
 		return nil, nil, fmt.Errorf("htpasswd: %w", err)
 	}
@@ -75,4 +79,15 @@ func newAuthenticator(cfg config.Config, users *auth.Htpasswd, groups *auth.Grou
 		return basic
 	}
 	return &auth.ClientCert{Next: basic, Groups: groups}
+}
+
+// emptyHtpasswdAllowed reads cfg.EmptyHtpasswd: "" or "refuse" (the default) and "allow".
+func emptyHtpasswdAllowed(cfg config.Config) (bool, error) {
+	switch cfg.EmptyHtpasswd {
+	case "", "refuse":
+		return false, nil
+	case "allow":
+		return true, nil
+	}
+	return false, fmt.Errorf("empty_htpasswd: %q: use refuse or allow", cfg.EmptyHtpasswd)
 }
