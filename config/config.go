@@ -68,6 +68,12 @@ type Config struct {
 	// MetricsListen is the address of the Prometheus /metrics endpoint. Default off; keep
 	// it on a private address.
 	MetricsListen string `yaml:"metrics_listen"`
+	// UploadPurgeAge is how long an upload session of the bundled registry may sit idle (no
+	// chunk received) before it is removed with its data, as registry:2's upload purging
+	// does, so abandoned uploads never pin disk space. Default 24h; 0 turns purging off.
+	UploadPurgeAge time.Duration `yaml:"upload_purge_age"`
+	// UploadPurgeInterval is how often idle sessions are looked for. Default 1h.
+	UploadPurgeInterval time.Duration `yaml:"upload_purge_interval"`
 	// ShutdownTimeout bounds how long in-flight requests (uploads) may run after SIGTERM.
 	// Default 60s.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
@@ -80,13 +86,15 @@ type Config struct {
 // Defaults returns the configuration used where nothing else is said.
 func Defaults() Config {
 	return Config{
-		Listen:          ":8443",
-		Data:            "./data",
-		TLS:             TLSSelfSigned,
-		Realm:           "Portcullis",
-		ShutdownTimeout: 60 * time.Second,
-		LogFormat:       "text",
-		LogLevel:        "info",
+		Listen:              ":8443",
+		Data:                "./data",
+		TLS:                 TLSSelfSigned,
+		Realm:               "Portcullis",
+		ShutdownTimeout:     60 * time.Second,
+		UploadPurgeAge:      24 * time.Hour,
+		UploadPurgeInterval: time.Hour,
+		LogFormat:           "text",
+		LogLevel:            "info",
 	}
 }
 

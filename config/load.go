@@ -72,6 +72,8 @@ func fields(c *Config) []field {
 		{"trusted-proxy", "address or CIDR of a proxy whose X-Forwarded-* headers are trusted (repeatable)", &c.TrustedProxy},
 		{"realm", "realm of the Basic auth challenge", &c.Realm},
 		{"metrics-listen", "address for Prometheus /metrics (default off)", &c.MetricsListen},
+		{"upload-purge-age", "remove bundled-registry uploads idle this long (0: never)", &c.UploadPurgeAge},
+		{"upload-purge-interval", "how often to look for idle uploads", &c.UploadPurgeInterval},
 		{"shutdown-timeout", "how long in-flight requests may finish after SIGTERM", &c.ShutdownTimeout},
 		{"log-format", "log format: text or json", &c.LogFormat},
 		{"log-level", "log level: debug, info, warn or error", &c.LogLevel},

@@ -22,10 +22,9 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if code != 0 {
 		return code
 	}
-	errs := []error{cfg.Validate()}
+	errs := []error{cfg.Validate(), validateLimits(cfg)}
 	quiet := slog.New(slog.DiscardHandler)
-	allowEmpty, err := emptyHtpasswdAllowed(cfg)
-	errs = append(errs, err)
+	allowEmpty, _ := emptyHtpasswdAllowed(cfg) // reported by validateLimits
 	if _, err := os.Stat(cfg.HtpasswdFile()); err == nil {
 		// An empty users file is reported as serve would refuse it (issue 12).
 		if _, err := auth.NewHtpasswd(cfg.HtpasswdFile(), auth.HtpasswdOptions{Logger: quiet, AllowEmpty: allowEmpty}); err != nil {

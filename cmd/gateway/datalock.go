@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+
+	"github.com/portcullis/portcullis/registry"
 )
 
 // The data lock keeps `gateway gc` and a serving gateway apart (issue 12): every gateway
@@ -36,10 +38,11 @@ func lockData(dir string, exclusive bool) (*os.File, error) {
 	return f, nil
 }
 
-// lockedBackend is the bundled registry's handler holding the data lock: the lock lives
-// as long as the server that serves the handler (a lock file nobody references would be
-// closed by its finalizer, releasing the lock).
-type lockedBackend struct {
+// bundledBackend is the bundled registry's handler, with the registry (for the upload
+// purge) and the data lock, which lives as long as the server that serves the handler (a
+// lock file nobody references would be closed by its finalizer, releasing the lock).
+type bundledBackend struct {
 	http.Handler
+	reg  *registry.Registry
 	lock *os.File
 }

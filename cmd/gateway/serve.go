@@ -42,7 +42,7 @@ func loadConfig(name string, args []string, stderr io.Writer) (config.Config, in
 	if code != 0 {
 		return cfg, code
 	}
-	if err := cfg.Validate(); err != nil {
+	if err := errors.Join(cfg.Validate(), validateLimits(cfg)); err != nil {
 		printProblems(stderr, err)
 		return cfg, 1
 	}
@@ -212,6 +212,9 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	for _, r := range reloaders {
 		go r.run(runCtx)
 	}
+	if b, ok := backend.(bundledBackend); ok {
+		go b.purgeUploads(runCtx, cfg.UploadPurgeAge, cfg.UploadPurgeInterval, logger)
+	}
 	go reloadOnHangup(runCtx, reloaders, logger)
 
 	errc := make(chan error, len(servers))
@@ -304,7 +307,7 @@ func buildBackend(cfg config.Config, logger *slog.Logger) (http.Handler, error) 
 		lock.Close()
 		return nil, fmt.Errorf("bundled registry: %w", err)
 	}
-	return lockedBackend{gateway.NewInProcess(reg), lock}, nil
+	return bundledBackend{gateway.NewInProcess(reg), reg, lock}, nil
 }
 
 func registryRoot(cfg config.Config) string { return filepath.Join(cfg.Data, "registry") }

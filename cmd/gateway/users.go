@@ -80,14 +80,3 @@ func newAuthenticator(cfg config.Config, users *auth.Htpasswd, groups *auth.Grou
 	}
 	return &auth.ClientCert{Next: basic, Groups: groups}
 }
-
-// emptyHtpasswdAllowed reads cfg.EmptyHtpasswd: "" or "refuse" (the default) and "allow".
-func emptyHtpasswdAllowed(cfg config.Config) (bool, error) {
-	switch cfg.EmptyHtpasswd {
-	case "", "refuse":
-		return false, nil
-	case "allow":
-		return true, nil
-	}
-	return false, fmt.Errorf("empty_htpasswd: %q: use refuse or allow", cfg.EmptyHtpasswd)
-}
