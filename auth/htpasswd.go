@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"sync/atomic"
+	"time"
 
 	htpasswd "github.com/tg123/go-htpasswd"
 	"golang.org/x/sync/singleflight"
@@ -27,6 +29,13 @@ type HtpasswdOptions struct {
 	// which keeps the last good users (issue 12: an editor truncating the file, or a failed
 	// copy, locked everyone out).
 	AllowEmpty bool
+	// MaxVerifications caps the password verifications (hash comparisons, not cache hits)
+	// running at once, so a flood of wrong passwords cannot take every core from the
+	// requests whose credentials are cached. 0 means half of GOMAXPROCS, at least 1.
+	MaxVerifications int
+	// VerifyWait is how long a verification waits for a free slot before it is refused
+	// (the login is then throttled, not failed). 0 means 1s.
+	VerifyWait time.Duration
 }
 
 // ErrNoUsers is the error (wrapped) for a users file without users, unless
@@ -41,9 +50,13 @@ type Htpasswd struct {
 	table      atomic.Pointer[userTable]
 	cache      *credCache // nil when disabled
 	flight     singleflight.Group
-	// match compares a password with an entry (dummy: the unknown-user comparison whose
-	// result is ignored); a seam so tests can count bcrypt runs.
-	match func(m htpasswd.EncodedPasswd, pass string, dummy bool) bool
+	// match compares a password with an entry of the given kind (dummy: a comparison whose
+	// result is ignored, run so every verification costs the same); a seam so tests can
+	// count comparisons per kind.
+	match func(m htpasswd.EncodedPasswd, pass, kind string, dummy bool) bool
+	// slots holds one token per verification running (HtpasswdOptions.MaxVerifications).
+	slots    chan struct{}
+	slotWait time.Duration
 }
 
 // NewHtpasswd loads the htpasswd file. A file that is missing, has any bad line, or has no
@@ -53,9 +66,18 @@ func NewHtpasswd(file string, opts HtpasswdOptions) (*Htpasswd, error) {
 	h := &Htpasswd{
 		logger:     orDiscard(opts.Logger).With("file", file),
 		allowEmpty: opts.AllowEmpty,
-		match: func(m htpasswd.EncodedPasswd, pass string, _ bool) bool {
+		match: func(m htpasswd.EncodedPasswd, pass, _ string, _ bool) bool {
 			return m.MatchesPassword(pass)
 		},
+		slotWait: opts.VerifyWait,
+	}
+	slots := opts.MaxVerifications
+	if slots <= 0 {
+		slots = max(1, runtime.GOMAXPROCS(0)/2)
+	}
+	h.slots = make(chan struct{}, slots)
+	if h.slotWait <= 0 {
+		h.slotWait = time.Second
 	}
 	size := opts.CacheSize
 	if size == 0 {
@@ -96,22 +118,18 @@ func (h *Htpasswd) Run(ctx context.Context) {
 
 // load parses data and publishes it as the next generation.
 func (h *Htpasswd) load(data []byte) error {
-	users, dummyUser, err := parseHtpasswd(data)
+	users, kinds, err := parseHtpasswd(data)
 	if err != nil {
 		return fmt.Errorf("parsing htpasswd %q: %w", h.src.path, err)
 	}
 	if len(users) == 0 && !h.allowEmpty {
 		return fmt.Errorf("loading htpasswd %q: %w", h.src.path, ErrNoUsers)
 	}
-	dummy := fallbackDummy
-	if dummyUser != "" {
-		dummy = users[dummyUser]
-	}
 	var gen uint64
 	if old := h.table.Load(); old != nil {
 		gen = old.gen + 1
 	}
-	h.table.Store(&userTable{gen: gen, users: users, dummy: dummy, dummyUser: dummyUser})
+	h.table.Store(&userTable{gen: gen, users: users, kinds: kinds})
 	if h.cache != nil {
 		// Entries are tagged with their generation, so this only frees memory early.
 		h.cache.purge()
@@ -121,43 +139,88 @@ func (h *Htpasswd) load(data []byte) error {
 }
 
 // Verify reports whether pass is user's password. Successful verifications are cached until
-// the next reload; failures never are. An unknown user costs what a typical known user does
-// (see userTable.dummy). Verify is false when ctx ends before the comparison does.
+// the next reload; failures never are. Every verification that is not answered from the
+// cache costs the same, known user or not, whatever the kind of its hash (see
+// userTable.kinds). Verify is false when ctx ends before the comparison does, or when no
+// verification slot frees up in time (HtpasswdOptions.MaxVerifications).
 func (h *Htpasswd) Verify(ctx context.Context, user, pass string) bool {
 	ok, _ := h.verify(ctx, user, pass)
 	return ok
 }
 
-// verify is Verify that tells a cancelled wait (error) apart from a wrong password.
+// errBusy is verify's answer when every verification slot stayed taken for the whole
+// wait: the credentials were not checked.
+var errBusy = errors.New("too many password verifications running")
+
+// cachedValid reports whether user and pass verified before against the users in force,
+// without comparing anything: a lookup in the cache of verified credentials.
+func (h *Htpasswd) cachedValid(user, pass string) bool {
+	t := h.table.Load()
+	if _, known := t.users[user]; !known || h.cache == nil {
+		return false
+	}
+	return h.cache.has(h.cache.key(user, pass), t.gen)
+}
+
+// verify is Verify that tells a cancelled wait or errBusy (errors) apart from a wrong
+// password.
 func (h *Htpasswd) verify(ctx context.Context, user, pass string) (bool, error) {
 	t := h.table.Load()
-	m, known := t.users[user]
-	if !known {
-		// Same cost as a known user, result ignored: timing must not reveal who exists.
-		h.match(t.dummy, pass, true)
-		return false, nil
-	}
-	if h.cache == nil {
-		return h.match(m, pass, false), nil
+	if _, known := t.users[user]; !known || h.cache == nil {
+		return h.compare(ctx, t, user, pass)
 	}
 	key := h.cache.key(user, pass)
 	if h.cache.has(key, t.gen) {
 		return true, nil
 	}
-	// Concurrent first requests with the same credential share one comparison.
+	// Concurrent first requests with the same credential share one comparison, which
+	// runs to its end even if the request that started it goes away.
 	ch := h.flight.DoChan(flightKey(key, t.gen), func() (any, error) {
-		ok := h.match(m, pass, false)
+		ok, err := h.compare(context.WithoutCancel(ctx), t, user, pass)
 		if ok {
 			h.cache.add(key, t.gen)
 		}
-		return ok, nil
+		return ok, err
 	})
 	select {
 	case res := <-ch:
-		return res.Val.(bool), nil
+		return res.Val.(bool), res.Err
 	case <-ctx.Done():
 		return false, fmt.Errorf("verifying password: %w", ctx.Err())
 	}
+}
+
+// compare runs one verification in a slot: the user's own entry, if known, and each other
+// kind's representative (results ignored), so it costs one comparison per kind of hash in
+// the file whoever is named (userTable.kinds). The slots cap the CPU that verifications,
+// failed ones above all, can take (issue 12): a verification waits at most slotWait for
+// one, then gives up with errBusy rather than queue behind a flood of guesses.
+func (h *Htpasswd) compare(ctx context.Context, t *userTable, user, pass string) (bool, error) {
+	select {
+	case h.slots <- struct{}{}:
+	default:
+		wait := time.NewTimer(h.slotWait)
+		defer wait.Stop()
+		select {
+		case h.slots <- struct{}{}:
+		case <-wait.C:
+			return false, errBusy
+		case <-ctx.Done():
+			return false, fmt.Errorf("verifying password: %w", ctx.Err())
+		}
+	}
+	defer func() { <-h.slots }()
+	e, known := t.users[user]
+	ok := false
+	if known {
+		ok = h.match(e.m, pass, t.kinds[e.kind].name, false)
+	}
+	for i, k := range t.kinds {
+		if !known || i != e.kind {
+			h.match(k.m, pass, k.name, true)
+		}
+	}
+	return ok, nil
 }
 
 // users reports the number of users loaded (for tests and logs).

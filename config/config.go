@@ -32,6 +32,16 @@ type Config struct {
 	// good users and logs a warning), since it is most often a truncated file or a failed
 	// copy; "allow" runs with no users (only what the policy grants anonymous callers).
 	EmptyHtpasswd string `yaml:"empty_htpasswd"`
+	// LoginThrottleIP limits failed logins from one client address (IPv6: per /64) as
+	// "failures/period": "20/1m" (default) allows 20 at once, then one more every 3s;
+	// beyond it, logins that need a password check get 429 with Retry-After until the
+	// bucket refills. "off" for no limit. Cached (already verified) credentials are never
+	// held back.
+	LoginThrottleIP string `yaml:"login_throttle_ip"`
+	// LoginThrottleAccount limits failed logins for one account, from any address, the
+	// same way; default "10/1m". An address that logged in to the account recently is not
+	// held back by it.
+	LoginThrottleAccount string `yaml:"login_throttle_account"`
 	// Groups is a file mapping groups to users (YAML "admins: [alice]" or lines
 	// "admins: alice bob"); the policy sees a user's groups. Default DATA/groups.yaml when
 	// it exists (created on first start with the admin user in group "admins").
@@ -86,15 +96,17 @@ type Config struct {
 // Defaults returns the configuration used where nothing else is said.
 func Defaults() Config {
 	return Config{
-		Listen:              ":8443",
-		Data:                "./data",
-		TLS:                 TLSSelfSigned,
-		Realm:               "Portcullis",
-		ShutdownTimeout:     60 * time.Second,
-		UploadPurgeAge:      24 * time.Hour,
-		UploadPurgeInterval: time.Hour,
-		LogFormat:           "text",
-		LogLevel:            "info",
+		Listen:               ":8443",
+		Data:                 "./data",
+		TLS:                  TLSSelfSigned,
+		Realm:                "Portcullis",
+		ShutdownTimeout:      60 * time.Second,
+		LoginThrottleIP:      "20/1m",
+		LoginThrottleAccount: "10/1m",
+		UploadPurgeAge:       24 * time.Hour,
+		UploadPurgeInterval:  time.Hour,
+		LogFormat:            "text",
+		LogLevel:             "info",
 	}
 }
 

@@ -58,6 +58,8 @@ func fields(c *Config) []field {
 		{"data", "data directory (registry storage, certificates, default htpasswd)", &c.Data},
 		{"htpasswd", "htpasswd file (default DATA/htpasswd, created with an admin user)", &c.Htpasswd},
 		{"empty-htpasswd", "what a users file without users means: refuse (default: keep the last good users) or allow", &c.EmptyHtpasswd},
+		{"login-throttle-ip", "failed logins allowed per client address, as failures/period (e.g. 20/1m), or off", &c.LoginThrottleIP},
+		{"login-throttle-account", "failed logins allowed per account, as failures/period (e.g. 10/1m), or off", &c.LoginThrottleAccount},
 		{"groups", "groups file: YAML 'admins: [alice]' or lines 'admins: alice bob'", &c.Groups},
 		{"policy", "Rego policy file or directory (default: built-in policy)", &c.Policy},
 		{"upstream", "URL of an upstream registry to front instead of the bundled one", &c.Upstream},

@@ -132,7 +132,7 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	metrics := newMetrics()
 	handler, err := gateway.New(gateway.Config{
 		Backend:        backend,
-		Authenticator:  newAuthenticator(cfg, users, groups),
+		Authenticator:  newAuthenticator(cfg, users, groups, metrics),
 		Authorizer:     authz,
 		Logger:         logger,
 		Realm:          cfg.Realm,
