@@ -45,7 +45,7 @@ func basicRequest(ip, user, pass string) *http.Request {
 func TestBasicThrottle(t *testing.T) {
 	h, _ := newTestHtpasswd(t, bcryptLine(t, "alice", "a", 4)+bcryptLine(t, "bob", "b", 4), HtpasswdOptions{})
 	counts := countMatches(h)
-	th, _ := newTestThrottle(t, ThrottleOptions{PerIP: Rate{3, time.Minute}})
+	th, _ := newTestThrottle(t, ThrottleOptions{PerIP: Rate{3, 3 * time.Minute}})
 	m := &loginCounter{}
 	b := &Basic{Users: h, Limiter: th, Metrics: m}
 	const attacker = "192.0.2.9"

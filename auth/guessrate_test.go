@@ -71,7 +71,7 @@ func TestGuessRate(t *testing.T) {
 		clock.advance(time.Second / offered)
 	}
 	ip, acct := DefaultThrottleOptions.PerIP, DefaultThrottleOptions.PerAccount
-	limit := min(ip.Burst+int(minutes*time.Minute/ip.Every), acct.Burst+int(minutes*time.Minute/acct.Every))
+	limit := min(ip.Burst+int(minutes*time.Minute/ip.every()), acct.Burst+int(minutes*time.Minute/acct.every()))
 	t.Logf("throttled (defaults: %s per address, %s per account): %d of %d guesses checked in %d minutes = %.2f/s, for any hash kind",
 		ip, acct, checked, offered*60*minutes, minutes, float64(checked)/(minutes*60))
 	if checked > limit+1 {

@@ -40,12 +40,15 @@ type LoginMetrics interface {
 	LoginThrottled(reason string)
 }
 
-// Rate is a token bucket of failed logins: Burst failures at once, then one more every
-// Every. The zero Rate is no limit.
+// Rate is a token bucket of failed logins: Burst failures at once, refilled at Burst per
+// Period (one every Period/Burst). The zero Rate is no limit.
 type Rate struct {
-	Burst int
-	Every time.Duration
+	Burst  int
+	Period time.Duration
 }
+
+// every is the time one failure takes to be forgiven.
+func (r Rate) every() time.Duration { return r.Period / time.Duration(r.Burst) }
 
 // ParseRate reads a rate as "N/DURATION": N failures, refilled over DURATION (so "20/1m" is
 // a burst of 20 and one more every 3s), or "off" for no limit.
@@ -62,14 +65,24 @@ func ParseRate(s string) (Rate, error) {
 	if err != nil || period <= 0 {
 		return Rate{}, fmt.Errorf("%q: the period must be a positive duration, e.g. 20/1m", s)
 	}
-	return Rate{Burst: burst, Every: period / time.Duration(burst)}, nil
+	r := Rate{Burst: burst, Period: period}
+	if r.every() <= 0 {
+		return Rate{}, fmt.Errorf("%q: the period is too short for that many failures", s)
+	}
+	return r, nil
 }
 
 func (r Rate) String() string {
 	if r.Burst == 0 {
 		return "off"
 	}
-	period := strings.TrimSuffix(strings.TrimSuffix((r.Every*time.Duration(r.Burst)).String(), "0s"), "0m")
+	period := r.Period.String() // "1m0s", "1h0m0s", "1h30m0s"
+	if strings.HasSuffix(period, "m0s") {
+		period = strings.TrimSuffix(period, "0s")
+	}
+	if strings.HasSuffix(period, "h0m") {
+		period = strings.TrimSuffix(period, "0m")
+	}
 	return strconv.Itoa(r.Burst) + "/" + period
 }
 
@@ -92,8 +105,8 @@ type ThrottleOptions struct {
 
 // DefaultThrottleOptions are the defaults of ThrottleOptions.
 var DefaultThrottleOptions = ThrottleOptions{
-	PerIP:      Rate{Burst: 20, Every: 3 * time.Second},
-	PerAccount: Rate{Burst: 10, Every: 6 * time.Second},
+	PerIP:      Rate{Burst: 20, Period: time.Minute},
+	PerAccount: Rate{Burst: 10, Period: time.Minute},
 	MaxTracked: 10000,
 }
 
@@ -128,7 +141,7 @@ func NewThrottle(opts ThrottleOptions) (*Throttle, error) {
 		opts.Now = time.Now
 	}
 	for _, r := range []Rate{opts.PerIP, opts.PerAccount} {
-		if r.Burst < 0 || (r.Burst > 0 && r.Every <= 0) {
+		if r.Burst < 0 || (r.Burst > 0 && r.every() <= 0) {
 			return nil, errors.New("throttle: a rate needs a positive burst and period")
 		}
 	}
@@ -208,7 +221,7 @@ func wait[K comparable](c *lru.Cache[K, *rate.Limiter], k K, r Rate, now time.Ti
 	if tokens >= 1 {
 		return 0
 	}
-	return time.Duration(math.Ceil((1 - tokens) * float64(r.Every)))
+	return time.Duration(math.Ceil((1 - tokens) * float64(r.every())))
 }
 
 func take[K comparable](c *lru.Cache[K, *rate.Limiter], k K, r Rate, now time.Time) {
@@ -217,7 +230,7 @@ func take[K comparable](c *lru.Cache[K, *rate.Limiter], k K, r Rate, now time.Ti
 	}
 	l, ok := c.Get(k)
 	if !ok {
-		l = rate.NewLimiter(rate.Every(r.Every), r.Burst) // full
+		l = rate.NewLimiter(rate.Every(r.every()), r.Burst) // full
 		if prev, found, _ := c.PeekOrAdd(k, l); found {
 			l = prev
 		}

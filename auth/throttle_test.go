@@ -35,7 +35,7 @@ func throttledBy(err error) string {
 
 func TestParseRate(t *testing.T) {
 	for in, want := range map[string]Rate{
-		"20/1m": {20, 3 * time.Second}, "1/1s": {1, time.Second}, "off": {}, "600/1h": {600, 6 * time.Second},
+		"20/1m": {20, time.Minute}, "1/1s": {1, time.Second}, "off": {}, "600/1h": {600, time.Hour},
 	} {
 		if got, err := ParseRate(in); err != nil || got != want {
 			t.Errorf("ParseRate(%q) = %v, %v; want %v", in, got, err, want)
@@ -51,7 +51,7 @@ func TestParseRate(t *testing.T) {
 // TestThrottleIP: an address gets its burst of failures, then waits one refill per
 // failure, told how long; another address is not affected; IPv6 counts per /64.
 func TestThrottleIP(t *testing.T) {
-	th, clock := newTestThrottle(t, ThrottleOptions{PerIP: Rate{3, 10 * time.Second}})
+	th, clock := newTestThrottle(t, ThrottleOptions{PerIP: Rate{3, 30 * time.Second}})
 	a, b := netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("192.0.2.2")
 	for i := range 3 {
 		if err := th.Allow(a, "user"); err != nil {
@@ -91,7 +91,7 @@ func TestThrottleIP(t *testing.T) {
 // TestThrottleAccount: an account gets its burst from all addresses together; an address
 // that logged in to it before is not held back by the account's limit.
 func TestThrottleAccount(t *testing.T) {
-	th, _ := newTestThrottle(t, ThrottleOptions{PerAccount: Rate{2, time.Minute}})
+	th, _ := newTestThrottle(t, ThrottleOptions{PerAccount: Rate{2, 2 * time.Minute}})
 	owner := netip.MustParseAddr("198.51.100.7")
 	th.Succeeded(owner, "alice")
 	for i := range 4 {
@@ -137,5 +137,43 @@ func TestThrottleOff(t *testing.T) {
 	}
 	if err := th.Allow(ip, "a"); err != nil {
 		t.Errorf("off: %v", err)
+	}
+}
+
+// FuzzParseRate: a rate that parses has a positive burst and period and prints back to a
+// text that parses to the same rate; "off" is the zero rate.
+func FuzzParseRate(f *testing.F) {
+	for _, s := range []string{"20/1m", "off", "1/1s", "0/1m", "20/", "3/1ns", "7/1h30m", "9999999999999999999/1s"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		r, err := ParseRate(s)
+		if err != nil {
+			return
+		}
+		if r == (Rate{}) {
+			if s != "off" {
+				t.Fatalf("%q parsed as no limit", s)
+			}
+			return
+		}
+		if r.Burst < 1 || r.every() <= 0 {
+			t.Fatalf("%q parsed as %+v", s, r)
+		}
+		if back, err := ParseRate(r.String()); err != nil || back != r {
+			t.Fatalf("%q parsed as %+v, printed as %q, which parses as %+v, %v", s, r, r.String(), back, err)
+		}
+		if _, err := NewThrottle(ThrottleOptions{PerIP: r}); err != nil {
+			t.Fatalf("%q parsed but NewThrottle refuses it: %v", s, err)
+		}
+	})
+}
+
+func TestRateString(t *testing.T) {
+	for in, want := range map[string]string{"20/1m": "20/1m", "7/1h30m": "7/1h30m", "2/2h": "2/2h", "3/10s": "3/10s", "off": "off"} {
+		r, err := ParseRate(in)
+		if err != nil || r.String() != want {
+			t.Errorf("ParseRate(%q).String() = %q, %v; want %q", in, r.String(), err, want)
+		}
 	}
 }
