@@ -28,14 +28,7 @@ func (k *keyedMutex) tryLock(key string) (unlock func(), ok bool) {
 	e := &keyedEntry{holders: 1}
 	e.mu.Lock() // a new entry: never blocks
 	k.m[key] = e
-	return func() {
-		e.mu.Unlock()
-		k.mu.Lock()
-		if e.holders--; e.holders == 0 {
-			delete(k.m, key)
-		}
-		k.mu.Unlock()
-	}, true
+	return func() { k.unlock(key, e) }, true
 }
 
 // lock locks key and returns its unlock function.
@@ -52,12 +45,15 @@ func (k *keyedMutex) lock(key string) (unlock func()) {
 	e.holders++
 	k.mu.Unlock()
 	e.mu.Lock()
-	return func() {
-		e.mu.Unlock()
-		k.mu.Lock()
-		if e.holders--; e.holders == 0 {
-			delete(k.m, key)
-		}
-		k.mu.Unlock()
+	return func() { k.unlock(key, e) }
+}
+
+// unlock releases e, the entry of key, and forgets it when nobody else holds or waits.
+func (k *keyedMutex) unlock(key string, e *keyedEntry) {
+	e.mu.Unlock()
+	k.mu.Lock()
+	if e.holders--; e.holders == 0 {
+		delete(k.m, key)
 	}
+	k.mu.Unlock()
 }
