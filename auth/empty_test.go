@@ -27,7 +27,7 @@ func TestEmptyHtpasswd(t *testing.T) {
 
 			h, path = newTestHtpasswd(t, good, HtpasswdOptions{})
 			replaceFile(t, path, content)
-			if err := h.Reload(); !errors.Is(err, ErrNoUsers) {
+			if err := h.Reload(t.Context()); !errors.Is(err, ErrNoUsers) {
 				t.Errorf("Reload = %v, want ErrNoUsers", err)
 			}
 			if !h.Verify(t.Context(), "alice", "a") {
@@ -35,7 +35,7 @@ func TestEmptyHtpasswd(t *testing.T) {
 			}
 			h, path = newTestHtpasswd(t, good, HtpasswdOptions{AllowEmpty: true})
 			replaceFile(t, path, content)
-			if err := h.Reload(); err != nil || h.users() != 0 {
+			if err := h.Reload(t.Context()); err != nil || h.users() != 0 {
 				t.Errorf("allowed: Reload = %v with %d users, want none", err, h.users())
 			}
 		})

@@ -27,7 +27,7 @@ func TestGuessRate(t *testing.T) {
 	// Before issue 12: one comparison against the user's own entry, or for an unknown user
 	// against one dummy of the file's most common kind (here bcrypt, the first of a tie).
 	ref, _ := newTestHtpasswd(t, content, HtpasswdOptions{})
-	tab := ref.table.Load()
+	tab := ref.file.Load()
 	for _, user := range []string{"bcrypt10", "sha", "nobody"} {
 		m := tab.kinds[0].m
 		if e, ok := tab.users[user]; ok {
