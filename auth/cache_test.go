@@ -135,12 +135,12 @@ func TestVerifySingleflight(t *testing.T) {
 		var calls int
 		var mu sync.Mutex
 		orig := h.match
-		h.match = func(m htpasswd.EncodedPasswd, pass string, dummy bool) bool {
+		h.match = func(m htpasswd.EncodedPasswd, pass, kind string, dummy bool) bool {
 			mu.Lock()
 			calls++
 			mu.Unlock()
 			<-release
-			return orig(m, pass, dummy)
+			return orig(m, pass, kind, dummy)
 		}
 		const n = 16
 		results := make(chan bool, n)

@@ -16,5 +16,6 @@
 // Writes are crash safe: bytes are streamed into a file under _uploads while being hashed
 // (with O_DIRECT while the file is block-aligned: datawriter.go), fsynced and renamed into
 // blobs/ only once the digest is verified; links are written to a temporary file and
-// renamed. A crash leaves at worst an orphan upload, which GC removes.
+// renamed. A crash leaves at worst an orphan upload, temporary files and empty
+// directories, which GC removes.
 package registry

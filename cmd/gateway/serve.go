@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -22,7 +23,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return code
 	}
 	cfg, err := l.Load()
-	if err != nil {
+	if err := errors.Join(err, validateLimits(cfg)); err != nil {
 		printProblems(stderr, err)
 		return 1
 	}
@@ -77,7 +78,7 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	metrics := newMetrics()
 	handler, err := gateway.New(gateway.Config{
 		Backend:        backend,
-		Authenticator:  newAuthenticator(cfg, users, groups),
+		Authenticator:  newAuthenticator(cfg, users, groups, metrics),
 		Authorizer:     authz,
 		Logger:         logger,
 		Realm:          cfg.Realm,
@@ -113,6 +114,9 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	if ts != nil {
 		go ts.prefetch(ctx, logger)
 	}
+	if b, ok := backend.(bundledBackend); ok {
+		go b.purgeUploads(ctx, cfg.UploadPurgeAge, cfg.UploadPurgeInterval, logger)
+	}
 	return srv.Serve(ctx)
 }
 
@@ -125,11 +129,16 @@ func buildBackend(cfg config.Config, logger *slog.Logger) (http.Handler, error) 
 		}
 		return h, nil
 	}
+	lock, err := lockData(registryRoot(cfg), false)
+	if err != nil {
+		return nil, fmt.Errorf("bundled registry: %w (is `gateway gc` running?)", err)
+	}
 	reg, err := registry.New(registry.Options{Root: registryRoot(cfg), Logger: logger.With("component", "registry")})
 	if err != nil {
+		lock.Close()
 		return nil, fmt.Errorf("bundled registry: %w", err)
 	}
-	return gateway.NewInProcess(reg), nil
+	return bundledBackend{gateway.NewInProcess(reg), reg, lock}, nil
 }
 
 func registryRoot(cfg config.Config) string { return filepath.Join(cfg.Data, "registry") }
