@@ -58,8 +58,17 @@ type GCReport struct {
 //
 // GC must run while no registry (ours or registry:2) is writing to root, as registry:2's
 // garbage-collect must: a blob uploaded before its manifest is pushed is unreferenced in
-// between, and an online sweep would remove it.
+// between, and an online sweep would remove it. With deletion, GC holds root exclusively
+// and fails with ErrInUse, removing nothing, while any process has it attached (Attach:
+// every serving gateway replica); a dry run only reads and needs no lock.
 func GC(ctx context.Context, root string, opts GCOptions) (GCReport, error) {
+	if !opts.DryRun {
+		lock, err := gcLock(root)
+		if err != nil {
+			return GCReport{}, err
+		}
+		defer lock.Close()
+	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)

@@ -69,14 +69,17 @@ func (reg *Registry) monolithic(w http.ResponseWriter, r *http.Request, name str
 }
 
 // serveUpload serves one session: GET status, PATCH a chunk, PUT to finish, DELETE to
-// cancel. Requests on one session are serialised.
+// cancel. Requests on one session are serialised: in this process they queue; one that
+// finds the session busy in another replica is refused (replicas.go).
 func (reg *Registry) serveUpload(w http.ResponseWriter, r *http.Request, rt Route) error {
 	defer reg.sessions.lock(rt.Name + "/" + rt.UploadID)()
+	dir := reg.fs.uploadDir(rt.Name, rt.UploadID)
+	unlock, err := lockSession(dir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if r.Method == http.MethodDelete {
-		dir := reg.fs.uploadDir(rt.Name, rt.UploadID)
-		if _, err := os.Stat(dir); err != nil {
-			return errUploadUnknown
-		}
 		if err := os.RemoveAll(dir); err != nil {
 			return fmt.Errorf("cancelling upload: %w", err)
 		}

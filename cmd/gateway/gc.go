@@ -12,8 +12,8 @@ import (
 
 // runGC implements `gateway gc`: mark from every tag and referrer, sweep unreferenced
 // blobs, stale uploads and what crashes left of the bundled registry. Dry run unless
-// --delete. It refuses to run while a gateway serves the directory (datalock.go), as
-// registry:2's own GC must run with the registry stopped.
+// --delete. With --delete it refuses to run while a gateway serves the directory
+// (registry.Attach), as registry:2's own GC must run with the registry stopped.
 func runGC(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var del, untagged *bool
 	cfg, code := readConfig("gc", args, stdout, stderr, func(fs *flag.FlagSet) {
@@ -28,21 +28,16 @@ func runGC(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	logger := newLogger(cfg, stderr)
-	// Offline only: a gateway serving the directory holds the lock shared (datalock.go).
-	lock, err := lockData(registryRoot(cfg), true)
-	if errors.Is(err, errDataLocked) {
-		fmt.Fprintf(stderr, "gateway gc: a gateway is serving %s; stop it first (gc must not sweep while uploads are in flight)\n", registryRoot(cfg))
-		return 1
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "gateway gc: %v\n", err)
-		return 1
-	}
-	defer lock.Close()
 	rep, err := registry.GC(ctx, registryRoot(cfg), registry.GCOptions{
 		DryRun: !*del, RemoveUntagged: *untagged, Logger: logger,
-		TempMaxAge: -1, // nothing writes: what a crash left goes whatever its age
+		// With --delete, GC holds the directory alone (every serving gateway has it
+		// attached, and GC refuses then): what a crash left goes whatever its age.
+		TempMaxAge: -1,
 	})
+	if errors.Is(err, registry.ErrInUse) {
+		fmt.Fprintf(stderr, "gateway gc: a gateway is serving %s; stop every gateway serving it first (gc must not sweep while uploads are in flight)\n", registryRoot(cfg))
+		return 1
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "gateway gc: %v\n", err)
 		return 1

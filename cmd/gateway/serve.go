@@ -70,10 +70,11 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	backend, err := buildBackend(cfg, logger)
+	backend, attached, err := buildBackend(cfg, logger)
 	if err != nil {
 		return err
 	}
+	defer attached.Close()
 	proxies, _ := cfg.TrustedPrefixes() // validated
 	metrics := newMetrics()
 	handler, err := gateway.New(gateway.Config{
@@ -120,25 +121,34 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	return srv.Serve(ctx)
 }
 
-func buildBackend(cfg config.Config, logger *slog.Logger) (http.Handler, error) {
+// buildBackend returns the upstream proxy or the bundled registry, and what to close once
+// serving has stopped: the bundled registry's Attach, which `gateway gc --delete` waits
+// for on every replica serving the directory (deploy/scaleout/README.md, the GC rule).
+func buildBackend(cfg config.Config, logger *slog.Logger) (http.Handler, io.Closer, error) {
 	if cfg.Upstream != "" {
 		u, _ := url.Parse(cfg.Upstream) // validated
 		h, err := gateway.NewUpstream(u, gateway.UpstreamOptions{Logger: logger})
 		if err != nil {
-			return nil, fmt.Errorf("upstream: %w", err)
+			return nil, nil, fmt.Errorf("upstream: %w", err)
 		}
-		return h, nil
+		return h, io.NopCloser(nil), nil
 	}
-	lock, err := lockData(registryRoot(cfg), false)
+	attached, err := registry.Attach(registryRoot(cfg))
 	if err != nil {
-		return nil, fmt.Errorf("bundled registry: %w (is `gateway gc` running?)", err)
+		return nil, nil, fmt.Errorf("bundled registry: %w", err)
 	}
 	reg, err := registry.New(registry.Options{Root: registryRoot(cfg), Logger: logger.With("component", "registry")})
 	if err != nil {
-		lock.Close()
-		return nil, fmt.Errorf("bundled registry: %w", err)
+		attached.Close()
+		return nil, nil, fmt.Errorf("bundled registry: %w", err)
 	}
-	return bundledBackend{gateway.NewInProcess(reg), reg, lock}, nil
+	return bundledBackend{gateway.NewInProcess(reg), reg}, attached, nil
+}
+
+// bundledBackend is the bundled registry's handler, with the registry for the upload purge.
+type bundledBackend struct {
+	http.Handler
+	reg *registry.Registry
 }
 
 func registryRoot(cfg config.Config) string { return filepath.Join(cfg.Data, "registry") }
