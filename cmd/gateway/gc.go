@@ -35,7 +35,7 @@ func runGC(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		TempMaxAge: -1,
 	})
 	if errors.Is(err, registry.ErrInUse) {
-		fmt.Fprintf(stderr, "gateway gc: a gateway is serving %s; stop every gateway serving it first (gc must not sweep while uploads are in flight)\n", registryRoot(cfg))
+		fmt.Fprintf(stderr, "gateway gc: %s is in use by a running gateway; stop it first, and every other replica serving it (gc must not sweep while uploads are in flight)\n", registryRoot(cfg))
 		return 1
 	}
 	if err != nil {
