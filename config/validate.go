@@ -92,6 +92,9 @@ func (c Config) Validate() error {
 			bad("hostname", "%q is not a host name", h)
 		}
 	}
+	if err := c.checkPublicURL(); err != nil {
+		errs = append(errs, err)
+	}
 	if a := c.HTTPListenAddr(); a != "" {
 		checkAddr("http_listen", a)
 		if c.TLS == TLSOff {
