@@ -35,7 +35,10 @@ func TestPublicURL(t *testing.T) {
 	}
 	fs := flag.NewFlagSet("t", flag.ContinueOnError)
 	l := NewLoader(fs, func(k string) (string, bool) {
-		return "https://registry.example.com", k == "GATEWAY_PUBLIC_URL"
+		if k == "GATEWAY_PUBLIC_URL" {
+			return "https://registry.example.com", true
+		}
+		return "", false
 	})
 	if err := fs.Parse(nil); err != nil {
 		t.Fatal(err)
