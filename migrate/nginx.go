@@ -5,7 +5,9 @@ import (
 	"io/fs"
 	"path"
 	"slices"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/portcullis/portcullis/nginxconf"
 )
@@ -198,7 +200,7 @@ func hasDirective(ds []*nginxconf.Directive, name string) bool {
 // brief is a directive as one short line of text, for comments.
 func brief(d *nginxconf.Directive) string {
 	var b strings.Builder
-	b.WriteString(d.Name)
+	b.WriteString(display(d.Name))
 	for _, a := range d.Args {
 		b.WriteByte(' ')
 		b.WriteString(display(a))
@@ -216,6 +218,9 @@ func brief(d *nginxconf.Directive) string {
 // display writes an argument for a reader: quoted when nginx needs quotes, with only the
 // quote escaped (a regular expression's backslashes read as the user wrote them).
 func display(a string) string {
+	if strings.ContainsFunc(a, func(r rune) bool { return r < 0x20 || r == 0x7f || r == utf8.RuneError }) {
+		return strconv.Quote(a) // a comment line must stay one printable line
+	}
 	if nginxconf.Quote(a) == a {
 		return a
 	}
