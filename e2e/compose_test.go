@@ -49,7 +49,7 @@ func TestCompose(t *testing.T) {
 	testenv.NeedTool(t, "skopeo")
 	impls := composeImplementations(t, d)
 	dir := cleanCheckout(t)
-	image := gatewayImage(t, d)
+	image := gatewayImage(t)
 	registry := registryImage(t)
 	file := filepath.Join(dir, "deploy", "compose.yaml")
 

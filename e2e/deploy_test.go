@@ -21,18 +21,39 @@ var (
 	checkoutDir  string
 	checkoutErr  error
 
-	imageOnce sync.Once
-	imageTag  string
-	imageErr  error
-	imageLog  string
-
-	registryOnce sync.Once
-	registryTag  string
-	registryErr  error
-	registryLog  string
-
-	builtImages []string
+	gatewayBuild, registryBuild imageBuild
+	builtImages                 []string
 )
+
+// imageBuild is one deploy/ script run once for the whole test run.
+type imageBuild struct {
+	once sync.Once
+	tag  string
+	err  error
+	log  string
+}
+
+// build runs script (a path in the clean checkout) with a fresh tag under name, once.
+func (b *imageBuild) build(t *testing.T, script, name string) string {
+	t.Helper()
+	dir := cleanCheckout(t)
+	b.once.Do(func() {
+		tag := name + ":" + strings.ToLower(rand.Text()[:8])
+		start := time.Now()
+		cmd := exec.Command("bash", script, tag)
+		cmd.Dir = dir
+		out, err := cmd.CombinedOutput()
+		b.log = string(out) + "(" + time.Since(start).Round(time.Second).String() + ")"
+		if b.err = err; err == nil {
+			b.tag = tag
+			builtImages = append(builtImages, tag)
+		}
+	})
+	if b.err != nil {
+		t.Fatalf("%s: %v\n%s", script, b.err, b.log)
+	}
+	return b.tag
+}
 
 // removeImages removes the images the tests built; TestMain calls it after the run.
 func removeImages() {
@@ -106,53 +127,18 @@ func copyFile(src, dst string) error {
 
 // gatewayImage builds the gateway image with the documented command,
 // deploy/build-image.sh, in a clean checkout, once, and returns its tag.
-func gatewayImage(t *testing.T, d *docker) string {
+func gatewayImage(t *testing.T) string {
 	t.Helper()
-	dir := cleanCheckout(t)
 	testenv.NeedTool(t, "go")
-	imageOnce.Do(func() {
-		tag := "portcullis-e2e:" + strings.ToLower(rand.Text()[:8])
-		start := time.Now()
-		cmd := exec.Command("bash", "deploy/build-image.sh", tag)
-		cmd.Dir = dir
-		out, err := cmd.CombinedOutput()
-		imageLog = string(out) + "(" + time.Since(start).Round(time.Second).String() + ")"
-		if err != nil {
-			imageErr = err
-			return
-		}
-		imageTag = tag
-		builtImages = append(builtImages, tag)
-	})
-	if imageErr != nil {
-		t.Fatalf("deploy/build-image.sh: %v\n%s", imageErr, imageLog)
-	}
-	return imageTag
+	return gatewayBuild.build(t, "deploy/build-image.sh", "portcullis-e2e")
 }
 
 // registryImage builds the registry image of the sidecar profile from Debian's
 // docker-registry with deploy/build-registry-image.sh, once, and returns its tag.
 func registryImage(t *testing.T) string {
 	t.Helper()
-	dir := cleanCheckout(t)
 	testenv.NeedTool(t, "docker-registry")
-	registryOnce.Do(func() {
-		tag := "portcullis-e2e-registry:" + strings.ToLower(rand.Text()[:8])
-		cmd := exec.Command("bash", "deploy/build-registry-image.sh", tag)
-		cmd.Dir = dir
-		out, err := cmd.CombinedOutput()
-		registryLog = string(out)
-		if err != nil {
-			registryErr = err
-			return
-		}
-		registryTag = tag
-		builtImages = append(builtImages, tag)
-	})
-	if registryErr != nil {
-		t.Fatalf("deploy/build-registry-image.sh: %v\n%s", registryErr, registryLog)
-	}
-	return registryTag
+	return registryBuild.build(t, "deploy/build-registry-image.sh", "portcullis-e2e-registry")
 }
 
 // waitHealthy waits until the container's HEALTHCHECK (gateway health) reports healthy.
@@ -219,8 +205,8 @@ func TestContainerImage(t *testing.T) {
 	d := newDockerUntrusted(t)
 	testenv.NeedTool(t, "skopeo")
 	dir := cleanCheckout(t)
-	tag := gatewayImage(t, d)
-	t.Logf("deploy/build-image.sh: %s", strings.TrimSpace(imageLog[strings.LastIndex(imageLog, "build-image: built"):]))
+	tag := gatewayImage(t)
+	t.Logf("deploy/build-image.sh: %s", strings.TrimSpace(gatewayBuild.log[strings.LastIndex(gatewayBuild.log, "build-image: built"):]))
 
 	// A build from the repository root or from deploy/ must fail and leave no image.
 	for _, ctx := range []struct{ name, dockerfile, dir string }{

@@ -89,28 +89,10 @@ func startNginx(t *testing.T, file, prefix, url string, client *http.Client) {
 	}
 }
 
-// challenge is what a client sees of GET /v2/ as user (no credentials when user is "").
-type challenge struct {
-	Status          int
-	WWWAuthenticate string
-	APIVersion      string
-}
-
+// getV2 is what a client sees of GET /v2/ as user (no credentials when user is "").
 func getV2(t *testing.T, client *http.Client, base, user, pass string) challenge {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, base+"/v2/", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if user != "" {
-		req.SetBasicAuth(user, pass)
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		t.Fatalf("GET %s/v2/: %v", base, err)
-	}
-	resp.Body.Close()
-	return challenge{resp.StatusCode, resp.Header.Get("WWW-Authenticate"), resp.Header.Get("Docker-Distribution-Api-Version")}
+	return get(t, client, base+"/v2/", user, pass)
 }
 
 // TestSideBySide runs seed 002's nginx configuration (examples/nginx-compat) and the
