@@ -21,16 +21,21 @@ type composeCmd struct {
 
 // composeImplementations lists the Compose commands on this machine. docker-compose is a
 // tool CI installs (missing: fail under CI); Compose v2 is tested where present (Debian
-// 12 does not package it).
+// 12 does not package it): the docker compose plugin, or the binary E2E_COMPOSE_V2 names.
 func composeImplementations(t *testing.T, d *docker) []composeCmd {
 	var out []composeCmd
 	if _, err := exec.LookPath("docker-compose"); err == nil || os.Getenv("CI") != "" {
 		out = append(out, composeCmd{"docker-compose", []string{testenv.NeedTool(t, "docker-compose")}})
 	}
-	if _, _, err := d.try("", "compose", "version"); err == nil {
-		out = append(out, composeCmd{"compose-v2", []string{d.bin, "compose"}})
-	} else {
-		t.Logf("Compose v2 (docker compose) is not installed here; testing docker-compose only")
+	switch v2 := os.Getenv("E2E_COMPOSE_V2"); {
+	case v2 != "": // a Compose v2 binary run on its own (go install github.com/docker/compose/v2/cmd)
+		out = append(out, composeCmd{"compose-v2", []string{v2}})
+	default:
+		if _, _, err := d.try("", "compose", "version"); err == nil {
+			out = append(out, composeCmd{"compose-v2", []string{d.bin, "compose"}})
+		} else {
+			t.Logf("Compose v2 (docker compose) is not installed here; testing docker-compose only (E2E_COMPOSE_V2=/path/to/compose-v2 adds it)")
+		}
 	}
 	if len(out) == 0 {
 		t.Skip("no docker-compose and no docker compose plugin")
