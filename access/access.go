@@ -114,3 +114,34 @@ func (d Decision) allowsAction(typ, name, action string) bool {
 // ErrBadCredentials is returned by an authenticator when the request carries credentials
 // that do not verify. It is never a technical failure: those are other errors.
 var ErrBadCredentials = errors.New("bad credentials")
+
+// BadCredentialsError is an ErrBadCredentials that names the account the credentials
+// claimed (the user of a Basic header, the subject of a token), so refusals can be
+// attributed and failed logins counted per account. Account is what the client sent and
+// may be anything, a mistyped password included: escape it wherever it is written, and
+// never treat it as verified.
+type BadCredentialsError struct {
+	Account string
+	Err     error // what was wrong, for the log
+}
+
+func (e *BadCredentialsError) Error() string {
+	if e.Err == nil {
+		return ErrBadCredentials.Error()
+	}
+	return e.Err.Error()
+}
+
+// Is makes errors.Is(err, ErrBadCredentials) true.
+func (e *BadCredentialsError) Is(target error) bool { return target == ErrBadCredentials }
+
+func (e *BadCredentialsError) Unwrap() error { return e.Err }
+
+// ClaimedAccount returns the account a BadCredentialsError in err's chain names, or "".
+func ClaimedAccount(err error) string {
+	var e *BadCredentialsError
+	if errors.As(err, &e) {
+		return e.Account
+	}
+	return ""
+}

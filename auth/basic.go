@@ -50,8 +50,9 @@ func (b *Basic) Authenticate(ctx context.Context, r *http.Request) (access.Princ
 		return access.Principal{}, err
 	}
 	if !ok {
-		// The user name stays out of the error: people type passwords into it.
-		return access.Principal{}, fmt.Errorf("basic: wrong user or password: %w", access.ErrBadCredentials)
+		// The user name stays out of the error text (people type passwords into it); it
+		// is carried apart, for attribution and throttling.
+		return access.Principal{}, &access.BadCredentialsError{Account: user, Err: errWrongPassword}
 	}
 	p := access.Principal{Name: user, Method: access.MethodBasic, Groups: []string{}}
 	if b.Groups != nil {
@@ -77,6 +78,8 @@ var (
 	errEmptyUser  = errors.New("empty user name in Basic credentials")
 	errUserNotOK  = errors.New("user name in Basic credentials contains a control character")
 	errEmptyValue = errors.New("empty Authorization header")
+
+	errWrongPassword = errors.New("basic: wrong user or password")
 )
 
 // parseBasic reads an Authorization header value strictly: the scheme "Basic" in any case,

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/portcullis/portcullis/access"
@@ -99,19 +100,20 @@ func TestBasicAuthenticate(t *testing.T) {
 		headers []string
 		want    access.Principal
 		wantErr error
+		account string // the account a refusal names
 	}{
-		{"no header", nil, access.Anonymous(), nil},
+		{"no header", nil, access.Anonymous(), nil, ""},
 		{"alice", []string{"Basic " + b64("alice:wonderland")},
-			access.Principal{Name: "alice", Method: access.MethodBasic, Groups: []string{"admins", "team-a"}}, nil},
+			access.Principal{Name: "alice", Method: access.MethodBasic, Groups: []string{"admins", "team-a"}}, nil, ""},
 		{"bob without groups", []string{"basic " + b64("bob:builder")},
-			access.Principal{Name: "bob", Method: access.MethodBasic, Groups: []string{}}, nil},
-		{"wrong password", []string{"Basic " + b64("alice:nope")}, access.Principal{}, access.ErrBadCredentials},
-		{"unknown user", []string{"Basic " + b64("mallory:wonderland")}, access.Principal{}, access.ErrBadCredentials},
-		{"malformed", []string{"Basic %%%"}, access.Principal{}, access.ErrBadCredentials},
-		{"empty value", []string{""}, access.Principal{}, access.ErrBadCredentials},
-		{"bearer", []string{"Bearer token"}, access.Principal{}, access.ErrBadCredentials},
+			access.Principal{Name: "bob", Method: access.MethodBasic, Groups: []string{}}, nil, ""},
+		{"wrong password", []string{"Basic " + b64("alice:nope")}, access.Principal{}, access.ErrBadCredentials, "alice"},
+		{"unknown user", []string{"Basic " + b64("mallory:wonderland")}, access.Principal{}, access.ErrBadCredentials, "mallory"},
+		{"malformed", []string{"Basic %%%"}, access.Principal{}, access.ErrBadCredentials, ""},
+		{"empty value", []string{""}, access.Principal{}, access.ErrBadCredentials, ""},
+		{"bearer", []string{"Bearer token"}, access.Principal{}, access.ErrBadCredentials, ""},
 		{"two headers", []string{"Basic " + b64("alice:wonderland"), "Basic " + b64("alice:wonderland")},
-			access.Principal{}, access.ErrBadCredentials},
+			access.Principal{}, access.ErrBadCredentials, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -122,6 +124,12 @@ func TestBasicAuthenticate(t *testing.T) {
 			got, err := b.Authenticate(t.Context(), r)
 			if !errors.Is(err, tt.wantErr) {
 				t.Fatalf("Authenticate error = %v, want %v", err, tt.wantErr)
+			}
+			if got := access.ClaimedAccount(err); got != tt.account {
+				t.Errorf("claimed account %q, want %q", got, tt.account)
+			}
+			if err != nil && (strings.Contains(err.Error(), "mallory") || strings.Contains(err.Error(), "nope")) {
+				t.Errorf("error text names the account or password: %v", err)
 			}
 			if got.Name != tt.want.Name || got.Method != tt.want.Method || !slices.Equal(got.Groups, tt.want.Groups) {
 				t.Errorf("Authenticate = %+v, want %+v", got, tt.want)

@@ -1,7 +1,6 @@
 package config
 
 import (
-	"fmt"
 	"net/url"
 )
 
@@ -18,19 +17,19 @@ func (c Config) PublicHost() string {
 	return u.Host
 }
 
-// checkPublicURL validates PublicURL.
-func (c Config) checkPublicURL() error {
+// checkPublicURL says what is wrong with PublicURL, "" when nothing is.
+func (c Config) checkPublicURL() string {
 	if c.PublicURL == "" {
-		return nil
+		return ""
 	}
 	u, err := url.Parse(c.PublicURL)
 	switch {
 	case err != nil:
-		return fmt.Errorf("public_url: %q is not a URL: %v", c.PublicURL, err)
+		return "is not a URL: " + err.Error()
 	case u.Scheme != "https" && u.Scheme != "http", u.Host == "":
-		return fmt.Errorf("public_url: %q must be https://HOST[:PORT] (what clients outside type)", c.PublicURL)
+		return "must be https://HOST[:PORT] (what clients outside type)"
 	case (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil:
-		return fmt.Errorf("public_url: %q must be scheme://host[:port] only, without path, query or credentials", c.PublicURL)
+		return "must be scheme://host[:port] only, without path, query or credentials"
 	}
-	return nil
+	return ""
 }

@@ -23,23 +23,18 @@ func TestPublicURL(t *testing.T) {
 	for _, tt := range tests {
 		c := Defaults()
 		c.PublicURL = tt.url
-		err := c.checkPublicURL()
-		if (err == nil) != (tt.err == "") || (err != nil && !strings.Contains(err.Error(), tt.err)) {
-			t.Errorf("%q: err = %v, want %q", tt.url, err, tt.err)
+		msg := c.checkPublicURL()
+		if (msg == "") != (tt.err == "") || !strings.Contains(msg, tt.err) {
+			t.Errorf("%q: problem %q, want %q", tt.url, msg, tt.err)
 		}
-		if err == nil {
+		if msg == "" {
 			if got := c.PublicHost(); got != tt.host {
 				t.Errorf("%q: PublicHost = %q, want %q", tt.url, got, tt.host)
 			}
 		}
 	}
 	fs := flag.NewFlagSet("t", flag.ContinueOnError)
-	l := NewLoader(fs, func(k string) (string, bool) {
-		if k == "GATEWAY_PUBLIC_URL" {
-			return "https://registry.example.com", true
-		}
-		return "", false
-	})
+	l := NewLoader(fs, func() []string { return []string{"GATEWAY_PUBLIC_URL=https://registry.example.com"} })
 	if err := fs.Parse(nil); err != nil {
 		t.Fatal(err)
 	}
@@ -47,4 +42,15 @@ func TestPublicURL(t *testing.T) {
 	if err != nil || c.PublicURL != "https://registry.example.com" {
 		t.Errorf("GATEWAY_PUBLIC_URL: %q, %v", c.PublicURL, err)
 	}
+}
+
+func TestPublicURLProblem(t *testing.T) {
+	c := Defaults()
+	c.PublicURL = "ftp://x"
+	for _, e := range Problems(c.Validate()) {
+		if p, ok := e.(*Problem); ok && p.Key == "public_url" {
+			return
+		}
+	}
+	t.Errorf("Validate reports no public_url problem for ftp://x")
 }

@@ -15,8 +15,9 @@ type Authorizer interface {
 	Authorize(ctx context.Context, in access.Input) (access.Decision, error)
 }
 
-// AllowAuthenticated is the Authorizer to use until a policy is configured: any
-// authenticated principal may do anything, the anonymous principal nothing.
+// AllowAuthenticated is an Authorizer for tests and embedding: any authenticated
+// principal may do anything, the anonymous principal nothing. The gateway command uses
+// the policy package (its built-in default policy unless one is configured).
 type AllowAuthenticated struct{}
 
 var _ Authorizer = AllowAuthenticated{}
@@ -33,45 +34,35 @@ func (AllowAuthenticated) Authorize(_ context.Context, in access.Input) (access.
 // 500, a missing grant a refusal, 403 DENIED for an authenticated principal and 401 with
 // the challenge for the anonymous one (who might do better with credentials). The
 // message names the repository and action asked for, the same whether or not the
-// repository exists. A mount whose source the caller may not pull is neither: mount and
-// from are stripped and the request goes on as a plain upload start.
-func (g *gateway) authorize(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s := ScopeFrom(r.Context())
-		rt := s.route
-		if rt.Kind == KindBase { // authenticate required a principal; nothing else to ask
-			next.ServeHTTP(w, r)
-			return
-		}
-		in := access.Input{
-			Principal: s.principal,
-			Request: access.Request{
-				Method:    r.Method,
-				Path:      rt.Path,
-				ClientIP:  s.clientStr,
-				UserAgent: r.UserAgent(),
-			},
-			Access: rt.Access,
-		}
-		d, err := g.authz.Authorize(r.Context(), in)
-		if err != nil {
-			g.internalError(w, r, s, "authorization error", err)
-			return
-		}
-		s.decision, s.decided = d, true
-		need := rt.Access
-		if rt.Kind == KindUploads {
-			need = rt.Access[:1] // the target; the mount source is optional
-		}
-		if res, action, ok := firstMissing(d, need); !ok {
-			g.deny(w, r, s, res, action)
-			return
-		}
-		if rt.Kind == KindUploads && (rt.MountFrom == "" || !d.Allows(rt.Access[1])) {
-			r = withoutMount(r, s)
-		}
-		next.ServeHTTP(w, r)
-	})
+// repository exists. The source of a mount is not required (see mountAllowed).
+func (g *gateway) authorize(r *http.Request, req access.Request, p access.Principal, rt Route) (access.Decision, *refusal) {
+	d, err := g.authz.Authorize(r.Context(), access.Input{Principal: p, Request: req, Access: rt.Access})
+	if err != nil {
+		return d, &refusal{outcome: OutcomeFailed, reason: "authorization error", err: internalError(), cause: err}
+	}
+	need := rt.Access
+	if rt.Kind == KindUploads {
+		need = rt.Access[:1] // the target; the mount source is optional
+	}
+	res, action, ok := firstMissing(d, need)
+	if ok {
+		return d, nil
+	}
+	what := "the catalog"
+	if res.Type == access.TypeRepository {
+		what = "repository " + res.Name
+	}
+	msg := "requested access to " + what + " (" + action + ") is denied"
+	reason := "denied: " + res.Type + ":" + res.Name + ":" + action
+	if d.Reason != "" {
+		reason += ": " + d.Reason
+	}
+	ref := &refusal{outcome: OutcomeDenied, reason: reason, err: errcode.New(errcode.Denied, msg)}
+	if p.IsAnonymous() {
+		ref.err = errcode.New(errcode.Unauthorized, "authentication required: "+msg)
+		ref.challenge = &Challenge{Access: rt.Access}
+	}
+	return d, ref
 }
 
 // firstMissing finds a resource and action in need that d does not grant.
@@ -89,39 +80,27 @@ func firstMissing(d access.Decision, need []access.Resource) (access.Resource, s
 	return access.Resource{}, "", true
 }
 
-func (g *gateway) deny(w http.ResponseWriter, r *http.Request, s *RequestScope, res access.Resource, action string) {
-	what := "the catalog"
-	if res.Type == access.TypeRepository {
-		what = "repository " + res.Name
-	}
-	msg := "requested access to " + what + " (" + action + ") is denied"
-	s.denied = "denied: " + res.Type + ":" + res.Name + ":" + action
-	if s.decision.Reason != "" {
-		s.denied += ": " + s.decision.Reason
-	}
-	if s.principal.IsAnonymous() {
-		g.challenge(w, r, "authentication required: "+msg)
-		return
-	}
-	errcode.Write(w, r, errcode.New(errcode.Denied, msg))
+// mountAllowed reports whether an upload start may go to the backend as it is: it is a
+// mount (one mount and one from, see withMount) whose source the caller may pull. Any
+// other upload start carrying mount or from goes on without them.
+func mountAllowed(rt Route, d access.Decision) bool {
+	return rt.MountFrom != "" && d.Allows(rt.Access[1])
 }
 
-// withoutMount returns r without the mount and from query parameters, and records in the
-// scope that the upload goes on without a mount. Other parameters are kept.
-func withoutMount(r *http.Request, s *RequestScope) *http.Request {
+// withoutMount returns the route and request of a plain upload start: the mount and from
+// query parameters removed (other parameters kept) and the route's mount and its pull on
+// the source dropped. r is returned as it is when it carries neither.
+func withoutMount(rt Route, r *http.Request) (Route, *http.Request) {
+	rt.MountFrom, rt.Reference = "", ""
+	rt.Access = rt.Access[:1]
 	q, err := url.ParseQuery(r.URL.RawQuery) // Classify parsed it already
 	if err != nil || (!q.Has("mount") && !q.Has("from")) {
-		return r
+		return rt, r
 	}
 	q.Del("mount")
 	q.Del("from")
 	r2 := r.Clone(r.Context())
 	r2.URL.RawQuery = q.Encode()
 	r2.RequestURI = r2.URL.RequestURI()
-	if s.route.MountFrom != "" {
-		s.decision.Reason += "; mount from " + s.route.MountFrom + " dropped: no pull access"
-	}
-	s.route.MountFrom, s.route.Reference = "", ""
-	s.route.Access = s.route.Access[:1]
-	return r2
+	return rt, r2
 }

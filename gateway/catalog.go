@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strconv"
 
+	"github.com/portcullis/portcullis/access"
 	"github.com/portcullis/portcullis/errcode"
 )
 
@@ -28,7 +29,7 @@ type catalogBody struct {
 // pull. Filtering must not shorten pages: a client stops at the first page without a
 // Link, so the gateway keeps reading the backend until it has n visible names plus one
 // more (which proves a next page exists and is non-empty), and only then sends Link.
-func (g *gateway) serveCatalog(w http.ResponseWriter, r *http.Request) {
+func (g *gateway) serveCatalog(w http.ResponseWriter, r *http.Request, req access.Request, p access.Principal) {
 	q := r.URL.Query()
 	n, err := parseN(q.Get("n"), catalogDefaultN, catalogMaxN)
 	if err != nil {
@@ -37,7 +38,7 @@ func (g *gateway) serveCatalog(w http.ResponseWriter, r *http.Request) {
 	}
 	names := []string{}
 	if n > 0 {
-		werr := g.walkCatalog(r, q.Get("last"), min(max(n+1, catalogDefaultN), catalogMaxN), func(name string) bool {
+		werr := g.walkCatalog(r, req, p, q.Get("last"), min(max(n+1, catalogDefaultN), catalogMaxN), func(name string) bool {
 			names = append(names, name)
 			return len(names) <= n
 		})

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -23,14 +22,14 @@ const maxCatalogBody = 2 << 20
 // walkCatalog calls yield with every repository the caller may pull, in the backend's
 // order, starting after last, until yield returns false or the backend has no more. It
 // pages the backend's /v2/_catalog with gateway-internal requests that carry no client
-// credentials, and asks the Authorizer once per page.
-func (g *gateway) walkCatalog(r *http.Request, last string, batch int, yield func(string) bool) error {
-	s := ScopeFrom(r.Context())
+// credentials, and asks the Authorizer once per page for principal p; req describes the
+// client's request to the policy.
+func (g *gateway) walkCatalog(r *http.Request, req access.Request, p access.Principal, last string, batch int, yield func(string) bool) error {
 	for {
 		if err := r.Context().Err(); err != nil {
 			return err
 		}
-		names, more, err := g.backendCatalog(r, s, last, batch)
+		names, more, err := g.backendCatalog(r, last, batch)
 		if err != nil {
 			return err
 		}
@@ -40,7 +39,7 @@ func (g *gateway) walkCatalog(r *http.Request, last string, batch int, yield fun
 		if names[len(names)-1] <= last {
 			return errors.New("backend catalog did not advance past " + strconv.Quote(last))
 		}
-		visible, err := g.pullable(r, s, names)
+		visible, err := g.pullable(r, req, p, names)
 		if err != nil {
 			return err
 		}
@@ -56,24 +55,21 @@ func (g *gateway) walkCatalog(r *http.Request, last string, batch int, yield fun
 	}
 }
 
-// backendCatalog reads one page of the backend's catalog.
-func (g *gateway) backendCatalog(r *http.Request, s *RequestScope, last string, n int) ([]string, bool, error) {
+// backendCatalog reads one page of the backend's catalog. The sub-request carries the
+// caller's context, so the backend sees the caller's request id and addresses.
+func (g *gateway) backendCatalog(r *http.Request, last string, n int) ([]string, bool, error) {
 	q := url.Values{"n": {strconv.Itoa(n)}}
 	if last != "" {
 		q.Set("last", last)
 	}
-	// The sub-request gets its own scope, judged as the catalog route it is (search asks
-	// the backend's catalog too), with the caller's id and addresses for the backend's log.
-	sub := *s
-	sub.route = Route{Kind: KindCatalog, Path: "/v2/_catalog"}
-	req, err := http.NewRequestWithContext(withScope(r.Context(), &sub), http.MethodGet, sub.route.Path+"?"+q.Encode(), nil)
+	req, err := http.NewRequestWithContext(r.Context(), http.MethodGet, "/v2/_catalog?"+q.Encode(), nil)
 	if err != nil {
 		return nil, false, fmt.Errorf("building catalog request: %w", err)
 	}
 	req.Host, req.RemoteAddr = r.Host, r.RemoteAddr
+	req.Body = http.NoBody // as net/http gives handlers: never nil
 	bw := &bufferWriter{header: http.Header{}}
 	g.backend.ServeHTTP(bw, req)
-	s.upstream = bw.statusCode()
 	if bw.statusCode() != http.StatusOK {
 		return nil, false, fmt.Errorf("backend catalog answered %d", bw.statusCode())
 	}
@@ -88,14 +84,10 @@ func (g *gateway) backendCatalog(r *http.Request, s *RequestScope, last string, 
 	return body.Repositories, more, nil
 }
 
-// pullable returns the names the caller may pull, asking the Authorizer once for all.
-// Names outside the grammar are never shown.
-func (g *gateway) pullable(r *http.Request, s *RequestScope, names []string) ([]string, error) {
-	in := access.Input{
-		Principal: s.principal,
-		Request: access.Request{Method: r.Method, Path: s.route.Path,
-			ClientIP: s.clientStr, UserAgent: r.UserAgent()},
-	}
+// pullable returns the names p may pull, asking the Authorizer once for all. Names
+// outside the grammar are never shown.
+func (g *gateway) pullable(r *http.Request, req access.Request, p access.Principal, names []string) ([]string, error) {
+	in := access.Input{Principal: p, Request: req}
 	for _, n := range names {
 		if reference.ValidName(n) {
 			in.Access = append(in.Access, repoResource(n, access.Pull))
@@ -117,17 +109,10 @@ func (g *gateway) pullable(r *http.Request, s *RequestScope, names []string) ([]
 	return out, nil
 }
 
-// catalogError answers a failed walk: 499 when the client left, else a generic error.
+// catalogError answers a failed walk (answerError: 499 when the client left).
 func (g *gateway) catalogError(w http.ResponseWriter, r *http.Request, err error) {
-	s := ScopeFrom(r.Context())
-	if r.Context().Err() != nil {
-		s.status = statusClientClosed
-		return
-	}
-	g.log.LogAttrs(r.Context(), slog.LevelError, "catalog failed",
-		slog.String("request_id", s.id), slog.Any("error", err))
-	errcode.Write(w, r, errcode.New(errcode.Unavailable, "catalog unavailable").
-		WithStatus(http.StatusBadGateway).Wrap(err))
+	answerError(w, r, g.log, "catalog failed",
+		errcode.New(errcode.Unavailable, "catalog unavailable").WithStatus(http.StatusBadGateway), err)
 }
 
 // bufferWriter is the ResponseWriter of gateway-internal sub-requests: it keeps the

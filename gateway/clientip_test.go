@@ -150,11 +150,11 @@ func FuzzForwardedFor(f *testing.F) {
 		} else if client != peer {
 			t.Fatalf("empty chain but client %s", client)
 		}
-		s := &RequestScope{peer: peer, viaProxy: chain}
+		c := &clientInfo{peer: peer, viaProxy: chain}
 		h := http.Header{}
 		h.Set("Authorization", "Basic eA==")
 		h.Set("X-Forwarded-For", xff)
-		prepareOutbound(h, s)
+		prepareOutbound(h, c)
 		if h.Get("Authorization") != "" {
 			t.Fatal("Authorization forwarded")
 		}

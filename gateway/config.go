@@ -20,11 +20,13 @@ type Config struct {
 	Backend http.Handler
 	// Authenticator says who is calling.
 	Authenticator Authenticator
-	// Authorizer decides what the caller may do. AllowAuthenticated{} until a policy is
-	// configured.
+	// Authorizer decides what the caller may do: the policy package's engine (the gateway
+	// command uses its built-in default policy unless one is configured), or
+	// AllowAuthenticated{} in tests and embeddings.
 	Authorizer Authorizer
-	// Auditor, when set, records one event per request (see Auditor).
-	Auditor Auditor
+	// Observers are told of every request with its Record once it has been answered:
+	// metrics, the audit trail. The access log (Logger) reads the same Record.
+	Observers []Observer
 	// Logger receives the access log (Info, one line per request) and errors.
 	Logger *slog.Logger
 	// Realm is the Basic realm of the default challenge. Default DefaultRealm. It may
@@ -52,6 +54,11 @@ func (c Config) Validate() error {
 	}
 	if c.Authorizer == nil {
 		errs = append(errs, errors.New("gateway: Authorizer is required: use gateway.AllowAuthenticated{} for 'any logged-in user may do anything'"))
+	}
+	for i, o := range c.Observers {
+		if o == nil {
+			errs = append(errs, fmt.Errorf("gateway: Observers[%d] is nil", i))
+		}
 	}
 	if c.Logger == nil {
 		errs = append(errs, errors.New("gateway: Logger is required"))

@@ -1,14 +1,15 @@
-// Package gateway owns the request pipeline that stands in front of a registry: it reads
-// every request once (Classify: endpoint, repository, actions), refuses anything the
-// backend could read differently (escapes, dot segments, "//", names outside the spec
-// grammar), asks an Authenticator who is calling and an Authorizer what they may do,
-// serves the catalog and docker search filtered to what the caller may pull, and forwards
-// exactly the path it judged to a backend: an in-process http.Handler (NewInProcess) or a
-// URL through httputil.ReverseProxy (NewUpstream). Every request gets one RequestScope
-// (id, client address, principal, route, decision, statuses, bytes) that the access log
-// and an optional Auditor read.
+// Package gateway owns the request pipeline that stands in front of a registry. Its
+// ServeHTTP reads top to bottom: it reads every request once (Classify: endpoint,
+// repository, actions, read by distspec as the bundled registry reads them) and refuses
+// anything a backend could read differently (escapes, dot segments, "//", names outside
+// the spec grammar, form bodies); asks an Authenticator who is calling and an Authorizer
+// what they may do; serves the catalog and docker search filtered to what the caller may
+// pull; and forwards exactly the path it judged to a backend: an in-process http.Handler
+// (NewInProcess) or a URL through httputil.ReverseProxy (NewUpstream). When a request has been answered, one immutable
+// Record (who, what, decision, outcome, status, bytes) goes to the access log and to
+// every Observer (metrics, the audit trail), so they all count the same facts.
 //
 // It leaves to others: how credentials are checked (auth), how policy decides (policy),
-// the registry itself (registry; never imported here), TLS, certificates and listeners
-// (cmd/gateway, certs), and HTTPS redirects and HSTS (https.go, owned separately).
+// the registry itself (registry; never imported here), and listeners, TLS, redirects and
+// certificates (server, certs).
 package gateway

@@ -4,17 +4,19 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"time"
 
+	"github.com/portcullis/portcullis/access"
 	"github.com/portcullis/portcullis/errcode"
 )
 
-// gateway holds the validated configuration the stages share.
+// gateway holds the validated configuration the pipeline uses.
 type gateway struct {
 	backend        http.Handler
 	authn          Authenticator
 	authz          Authorizer
-	audit          Auditor
+	observers      []Observer
 	log            *slog.Logger
 	basicChallenge string
 	trusted        trustedProxies
@@ -36,7 +38,7 @@ func New(cfg Config) (http.Handler, error) {
 		backend:        cfg.Backend,
 		authn:          cfg.Authenticator,
 		authz:          cfg.Authorizer,
-		audit:          cfg.Auditor,
+		observers:      cfg.Observers,
 		log:            cfg.Logger,
 		basicChallenge: `Basic realm="` + realm + `"`,
 		trusted:        trustedProxies(cfg.TrustedProxies),
@@ -46,55 +48,225 @@ func New(cfg Config) (http.Handler, error) {
 	if g.now == nil {
 		g.now = time.Now
 	}
-	// The pipeline, outermost first (STYLE.md section 2).
-	return chain(http.HandlerFunc(g.dispatch),
-		recoverPanics(g.log), // 500 for a panic; headers every response carries
-		g.newScope,           // request id, start, client address
-		g.accessLog,          // one line per request, and the Auditor
-		g.classify,           // endpoint, repository, actions; refuses the ambiguous (paths, form bodies)
-		g.authenticate,       // principal
-		g.authorize,          // decision
-	), nil
+	return g, nil
 }
 
-// chain wraps h in stages so that stages[0] runs first.
-func chain(h http.Handler, stages ...func(http.Handler) http.Handler) http.Handler {
-	for i := len(stages) - 1; i >= 0; i-- {
-		h = stages[i](h)
+// exchange is one request's bookkeeping, allocated once: what the gateway established
+// about the client (immutable once made), the response wrapper and the body counter
+// (written only as the response and body pass through them), and the facts the pipeline
+// has learnt so far (written only by ServeHTTP, from what each stage returns).
+type exchange struct {
+	client clientInfo
+	resp   response
+	body   countingBody
+
+	route     Route
+	account   string
+	principal access.Principal
+	decision  access.Decision
+	decided   bool
+	outcome   Outcome
+	reason    string
+}
+
+// ServeHTTP is the pipeline, top to bottom: classify the request, authenticate the
+// caller, authorize the access, forward (or serve the catalog and search). Each stage is
+// a function over explicit values that returns what it found or a refusal; a refusal is
+// answered and ends the request. The deferred finish recovers a panic and hands one
+// immutable Record to the access log and the observers.
+func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	x := &exchange{principal: access.Anonymous()}
+	newClient(&x.client, r, g.trusted, g.tls, g.now())
+	h := w.Header()
+	h.Set(headerAPIVersion, apiVersion)
+	h.Set(headerRequestID, x.client.id)
+	x.resp.ResponseWriter = w
+	if r.Body != nil && r.Body != http.NoBody {
+		x.body.ReadCloser = r.Body
+		r.Body = &x.body
 	}
-	return h
-}
+	r = r.WithContext(withClient(r.Context(), &x.client))
+	defer g.finish(x, r)
+	w = &x.resp
 
-// classify records the route in the scope, or refuses the request.
-func (g *gateway) classify(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s := ScopeFrom(r.Context())
-		rt, err := Classify(r.Method, r.URL)
-		s.route = rt
-		if err == nil {
-			if e := checkBody(r); e != nil {
-				err = e
-			}
-		}
-		if err != nil {
-			e := asErrcode(err)
-			s.denied = "refused: " + e.Message
-			errcode.Write(w, r, e)
+	rt, ref := classify(r)
+	x.route = rt
+	if ref != nil {
+		g.refuse(w, r, x, ref)
+		return
+	}
+
+	p, ref := g.authenticate(r, rt)
+	x.principal, x.account = p, p.Name
+	if ref != nil {
+		g.refuse(w, r, x, ref)
+		return
+	}
+
+	req := access.Request{Method: r.Method, Path: rt.Path, ClientIP: x.client.ipStr, UserAgent: r.UserAgent()}
+	if rt.Kind != KindBase { // the base route needs only a principal, which authenticate required
+		d, ref := g.authorize(r, req, p, rt)
+		x.decision, x.decided = d, ref == nil || ref.outcome == OutcomeDenied
+		if ref != nil {
+			g.refuse(w, r, x, ref)
 			return
 		}
-		next.ServeHTTP(w, r)
-	})
+		if rt.Kind == KindUploads && !mountAllowed(rt, d) {
+			if rt.MountFrom != "" {
+				x.reason = "mount from " + rt.MountFrom + " dropped: no pull access"
+			}
+			rt, r = withoutMount(rt, r)
+			x.route = rt
+		}
+	}
+
+	x.outcome = OutcomeForwarded
+	switch rt.Kind {
+	case KindCatalog:
+		x.outcome = OutcomeServed
+		g.serveCatalog(w, r, req, p)
+	case KindSearch:
+		x.outcome = OutcomeServed
+		g.serveSearch(w, r, req, p)
+	default:
+		g.forward(w, r, rt)
+	}
 }
 
-// dispatch serves what the gateway answers itself (catalog, search) and forwards the rest.
-func (g *gateway) dispatch(w http.ResponseWriter, r *http.Request) {
-	switch ScopeFrom(r.Context()).route.Kind {
-	case KindCatalog:
-		g.serveCatalog(w, r)
-	case KindSearch:
-		g.serveSearch(w, r)
+// classify reads the request into a Route, or refuses it: paths, methods and queries
+// another reader could take differently, and form bodies (see checkBody).
+func classify(r *http.Request) (Route, *refusal) {
+	rt, err := Classify(r.Method, r.URL)
+	if err == nil {
+		if e := checkBody(r); e != nil {
+			err = e
+		}
+	}
+	if err != nil {
+		e := asErrcode(err)
+		return rt, &refusal{outcome: OutcomeRefused, reason: "refused: " + e.Message, err: e}
+	}
+	return rt, nil
+}
+
+// forward hands the request to the backend, after checking that it still names the path
+// Classify judged, unescaped ("forward what you judged"): a mismatch is a gateway bug,
+// refused rather than forwarded.
+func (g *gateway) forward(w http.ResponseWriter, r *http.Request, rt Route) {
+	if r.URL.Path != rt.Path || (r.URL.RawPath != "" && r.URL.RawPath != r.URL.Path) {
+		answerError(w, r, g.log, "forwarding a path other than the one judged", internalError(),
+			errors.New("path "+r.URL.Path+" is not the judged "+rt.Path))
+		return
+	}
+	g.backend.ServeHTTP(w, r)
+}
+
+// refusal is a stage's reason to end a request, with what the client reads.
+type refusal struct {
+	outcome Outcome
+	// reason is what the log and the audit trail read.
+	reason string
+	// err is what the client reads.
+	err *errcode.Error
+	// challenge adds WWW-Authenticate to the answer (a 401).
+	challenge *Challenge
+	// cause, when set, is a technical failure: logged, never shown.
+	cause error
+	// account is the account refused credentials claimed.
+	account string
+}
+
+// refuse answers ref and notes its outcome and reason.
+func (g *gateway) refuse(w http.ResponseWriter, r *http.Request, x *exchange, ref *refusal) {
+	x.outcome, x.reason = ref.outcome, ref.reason
+	if ref.account != "" {
+		x.account = ref.account
+	}
+	switch {
+	case ref.cause != nil:
+		answerError(w, r, g.log, ref.reason, ref.err, ref.cause)
+	case ref.challenge != nil:
+		w.Header().Set("WWW-Authenticate", g.challenge(r, *ref.challenge))
+		errcode.Write(w, r, ref.err)
 	default:
-		g.backend.ServeHTTP(w, r)
+		errcode.Write(w, r, ref.err)
+	}
+}
+
+// finish runs when ServeHTTP returns or panics. A panic is logged with its stack and
+// answered with a 500 while the response has not started; once it has, the response is
+// aborted (http.ErrAbortHandler), since a half-written body cannot become an error.
+// http.ErrAbortHandler itself is passed on untouched: it is how handlers ask net/http to
+// abort. Either way the request is recorded first.
+func (g *gateway) finish(x *exchange, r *http.Request) {
+	p := recover()
+	if p != nil {
+		x.outcome, x.reason = OutcomeFailed, "panic"
+		if err, ok := p.(error); !ok || !errors.Is(err, http.ErrAbortHandler) {
+			g.log.LogAttrs(r.Context(), slog.LevelError, "panic serving request",
+				slog.String("request_id", x.client.id),
+				slog.String("method", r.Method),
+				slog.String("path", logPath(r.URL.Path)),
+				slog.Any("panic", p),
+				slog.String("stack", string(debug.Stack())))
+			if x.resp.status == 0 {
+				h := x.resp.Header()
+				clear(h) // whatever the panicking handler meant to send
+				h.Set(headerAPIVersion, apiVersion)
+				h.Set(headerRequestID, x.client.id)
+				errcode.Write(&x.resp, r, internalError())
+				p = nil
+			} else {
+				p = http.ErrAbortHandler
+			}
+		}
+	}
+	rec := g.record(x, r)
+	g.logRecord(r, &rec)
+	for _, o := range g.observers {
+		o.Observe(r.Context(), rec)
+	}
+	if p != nil {
+		panic(p)
+	}
+}
+
+// record builds the Record of a request that has been answered.
+func (g *gateway) record(x *exchange, r *http.Request) Record {
+	status := x.resp.status
+	switch {
+	case status != 0:
+	case r.Context().Err() != nil:
+		status = statusClientClosed
+	default:
+		status = http.StatusOK // net/http's answer to a handler that wrote nothing
+	}
+	upstream := 0
+	if x.outcome == OutcomeForwarded && !x.resp.ownAnswer && status != statusClientClosed {
+		upstream = status
+	}
+	return Record{
+		ID:             x.client.id,
+		Start:          x.client.start,
+		Duration:       g.now().Sub(x.client.start),
+		Method:         r.Method,
+		Path:           r.URL.Path,
+		ClientIP:       x.client.ip,
+		Proto:          x.client.proto,
+		Host:           x.client.host,
+		UserAgent:      r.UserAgent(),
+		Route:          x.route,
+		Account:        x.account,
+		Principal:      x.principal,
+		Decision:       x.decision,
+		Decided:        x.decided,
+		Outcome:        x.outcome,
+		Reason:         x.reason,
+		Status:         status,
+		UpstreamStatus: upstream,
+		BytesIn:        x.body.n,
+		BytesOut:       x.resp.bytesOut,
+		Digest:         x.resp.digest,
 	}
 }
 
@@ -103,5 +275,5 @@ func asErrcode(err error) *errcode.Error {
 	if errors.As(err, &e) {
 		return e
 	}
-	return errcode.New(errcode.Unknown, "internal server error").Wrap(err)
+	return internalError().Wrap(err)
 }

@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"net/http"
-	"strings"
 )
 
 // Headers the gateway sets or refuses to pass on.
@@ -19,7 +18,7 @@ var credentialHeaders = [...]string{"Authorization", "Proxy-Authorization", "Coo
 // forwardingHeaders are what a client may send to pose as a proxy, or to make a backend
 // framework read another URL or method than the one the gateway judged (a POST authorized
 // as push must not run as a DELETE behind a framework that honours method overrides); they
-// are dropped, and the X-Forwarded-* ones set again from the RequestScope.
+// are dropped, and the X-Forwarded-* ones set again from what the gateway established.
 var forwardingHeaders = [...]string{
 	"Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Forwarded-Port",
 	"X-Forwarded-Prefix", "X-Forwarded-Server", "X-Forwarded-Ssl", "X-Real-Ip", "X-Original-Url", "X-Rewrite-Url",
@@ -27,43 +26,24 @@ var forwardingHeaders = [...]string{
 }
 
 // prepareOutbound strips the client's credentials and forwarding headers from h and sets
-// X-Forwarded-For/-Proto/-Host and X-Request-Id from what the gateway established for the
-// request, so the backend builds client-facing URLs and sees the same client address as
-// the log.
-func prepareOutbound(h http.Header, s *RequestScope) {
+// X-Forwarded-For/-Proto/-Host and X-Request-Id from what the gateway established about
+// the client, so the backend builds client-facing URLs and sees the same client address
+// as the log.
+func prepareOutbound(h http.Header, c *clientInfo) {
 	for _, k := range credentialHeaders {
 		h.Del(k)
 	}
 	for _, k := range forwardingHeaders {
 		h.Del(k)
 	}
-	if s == nil {
-		return
-	}
-	if xff := s.forwardedFor(); xff != "" {
+	if xff := c.forwardedFor(); xff != "" {
 		h.Set("X-Forwarded-For", xff)
 	}
-	h.Set("X-Forwarded-Proto", s.proto)
-	if s.host != "" {
-		h.Set("X-Forwarded-Host", s.host)
+	h.Set("X-Forwarded-Proto", c.proto)
+	if c.host != "" {
+		h.Set("X-Forwarded-Host", c.host)
 	}
-	h.Set(headerRequestID, s.id)
-}
-
-// forwardedFor is the X-Forwarded-For value to send: the chain trusted proxies vouched
-// for, then the peer.
-func (s *RequestScope) forwardedFor() string {
-	if len(s.viaProxy) == 0 {
-		if s.peer == s.clientIP {
-			return s.clientStr
-		}
-		return addrString(s.peer)
+	if c.id != "" {
+		h.Set(headerRequestID, c.id)
 	}
-	var b strings.Builder
-	for _, a := range s.viaProxy {
-		b.WriteString(a.String())
-		b.WriteString(", ")
-	}
-	b.WriteString(s.peer.String())
-	return b.String()
 }

@@ -29,7 +29,7 @@ func (testAuthn) Authenticate(_ context.Context, r *http.Request) (access.Princi
 	case (user == "alice" || user == "bob") && pass == "secret":
 		return access.Principal{Name: user, Method: access.MethodBasic}, nil
 	}
-	return access.Principal{}, access.ErrBadCredentials
+	return access.Principal{}, &access.BadCredentialsError{Account: user}
 }
 
 // authzFunc adapts a function to Authorizer.

@@ -3,6 +3,7 @@ package gateway
 import (
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 )
 
@@ -57,18 +58,21 @@ func TestInProcessStandalone(t *testing.T) {
 	}
 }
 
-// TestJudgedPathGuard: a stage that changed the path after classification is a bug the
-// backends refuse to act on.
+// TestJudgedPathGuard: forwarding a request whose path is not the one Classify judged is a
+// gateway bug, refused with a 500 rather than forwarded.
 func TestJudgedPathGuard(t *testing.T) {
 	backend := &echoBackend{}
-	inner := NewInProcess(backend)
-	h, _ := newTestGateway(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.URL.Path = "/v2/other/manifests/latest"
-		inner.ServeHTTP(w, r)
-	}), nil)
+	h, logs := newTestGateway(t, NewInProcess(backend), nil)
+	g := h.(*gateway)
+	r := basic(httptest.NewRequestWithContext(t.Context(), "GET", "/v2/a/manifests/latest", nil), "alice")
+	rt, err := Classify(r.Method, r.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.URL.Path = "/v2/other/manifests/latest"
 	w := httptest.NewRecorder()
-	h.ServeHTTP(w, basic(httptest.NewRequestWithContext(t.Context(), "GET", "/v2/a/manifests/latest", nil), "alice"))
-	if w.Code != 500 || backend.lastRequest() != nil {
+	g.forward(w, r, rt)
+	if w.Code != 500 || backend.lastRequest() != nil || !strings.Contains(logs.String(), "is not the judged") {
 		t.Fatalf("%d, forwarded %v", w.Code, backend.lastRequest() != nil)
 	}
 }

@@ -8,15 +8,15 @@ import (
 // clientLocation rewrites a Location header from the upstream so the client never sees
 // the upstream's address nor a scheme downgrade: an absolute URL on the upstream's host,
 // or on the client-facing host, becomes the client-facing scheme and host (a relative
-// reference when the scope is unknown), with the upstream's path prefix removed.
+// reference when the client's host is unknown), with the upstream's path prefix removed.
 // Relative references and URLs on other hosts (a storage redirect) are left alone.
-func clientLocation(loc string, target *url.URL, s *RequestScope) string {
+func clientLocation(loc string, target *url.URL, c *clientInfo) string {
 	u, err := url.Parse(loc)
 	if err != nil || u.Host == "" {
 		return loc
 	}
 	onUpstream := sameAuthority(u, target)
-	onClient := s != nil && s.host != "" && strings.EqualFold(u.Host, s.host)
+	onClient := c.host != "" && strings.EqualFold(u.Host, c.host)
 	if !onUpstream && !onClient {
 		return loc
 	}
@@ -26,8 +26,8 @@ func clientLocation(loc string, target *url.URL, s *RequestScope) string {
 		}
 	}
 	u.User = nil
-	if s != nil && s.host != "" {
-		u.Scheme, u.Host = s.proto, s.host
+	if c.host != "" {
+		u.Scheme, u.Host = c.proto, c.host
 	} else {
 		u.Scheme, u.Host = "", ""
 	}

@@ -7,23 +7,23 @@ import (
 
 func TestClientLocation(t *testing.T) {
 	target, _ := url.Parse("http://10.0.0.5:5000/mirror")
-	client := &RequestScope{proto: "https", host: "reg.example.com"}
+	c := &clientInfo{proto: "https", host: "reg.example.com"}
 	tests := []struct {
 		name, loc string
-		s         *RequestScope
+		c         *clientInfo
 		want      string
 	}{
-		{"upstream absolute", "http://10.0.0.5:5000/mirror/v2/a/blobs/uploads/1?_state=x", client, "https://reg.example.com/v2/a/blobs/uploads/1?_state=x"},
-		{"upstream without scope becomes relative", "http://10.0.0.5:5000/mirror/v2/a/blobs/uploads/1", nil, "/v2/a/blobs/uploads/1"},
-		{"client host downgraded scheme", "http://reg.example.com/v2/a/blobs/uploads/1", client, "https://reg.example.com/v2/a/blobs/uploads/1"},
-		{"relative untouched", "/v2/a/blobs/uploads/1?x=1", client, "/v2/a/blobs/uploads/1?x=1"},
-		{"storage redirect untouched", "https://bucket.s3.example/blob?sig=1", client, "https://bucket.s3.example/blob?sig=1"},
-		{"other port is another host", "http://10.0.0.5:6000/v2/", client, "http://10.0.0.5:6000/v2/"},
-		{"user info dropped", "http://u:p@10.0.0.5:5000/mirror/v2/", client, "https://reg.example.com/v2/"},
+		{"upstream absolute", "http://10.0.0.5:5000/mirror/v2/a/blobs/uploads/1?_state=x", c, "https://reg.example.com/v2/a/blobs/uploads/1?_state=x"},
+		{"upstream without a client host becomes relative", "http://10.0.0.5:5000/mirror/v2/a/blobs/uploads/1", &clientInfo{}, "/v2/a/blobs/uploads/1"},
+		{"client host downgraded scheme", "http://reg.example.com/v2/a/blobs/uploads/1", c, "https://reg.example.com/v2/a/blobs/uploads/1"},
+		{"relative untouched", "/v2/a/blobs/uploads/1?x=1", c, "/v2/a/blobs/uploads/1?x=1"},
+		{"storage redirect untouched", "https://bucket.s3.example/blob?sig=1", c, "https://bucket.s3.example/blob?sig=1"},
+		{"other port is another host", "http://10.0.0.5:6000/v2/", c, "http://10.0.0.5:6000/v2/"},
+		{"user info dropped", "http://u:p@10.0.0.5:5000/mirror/v2/", c, "https://reg.example.com/v2/"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := clientLocation(tt.loc, target, tt.s); got != tt.want {
+			if got := clientLocation(tt.loc, target, tt.c); got != tt.want {
 				t.Fatalf("got %q, want %q", got, tt.want)
 			}
 		})
@@ -38,9 +38,9 @@ func FuzzClientLocation(f *testing.F) {
 		f.Add(s)
 	}
 	target, _ := url.Parse("http://10.0.0.5:5000")
-	s := &RequestScope{proto: "https", host: "reg.example.com"}
+	c := &clientInfo{proto: "https", host: "reg.example.com"}
 	f.Fuzz(func(t *testing.T, loc string) {
-		got := clientLocation(loc, target, s)
+		got := clientLocation(loc, target, c)
 		in, err := url.Parse(loc)
 		if err != nil || in.Host == "" || !sameAuthority(in, target) {
 			return

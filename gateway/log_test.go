@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"encoding/json"
 	"net/http/httptest"
 	"strings"
@@ -39,22 +40,27 @@ func TestAccessLogLine(t *testing.T) {
 	}
 }
 
-type recordingAuditor struct{ got []*RequestScope }
+// recordingObserver keeps every Record it is given.
+type recordingObserver struct{ got []Record }
 
-func TestAuditorSeesScope(t *testing.T) {
-	aud := &recordingAuditor{}
-	h, _ := newTestGateway(t, NewInProcess(&echoBackend{}), onlyAlice(), func(c *Config) { c.Auditor = aud })
+func (o *recordingObserver) Observe(_ context.Context, rec Record) { o.got = append(o.got, rec) }
+
+func TestObserverSeesRecord(t *testing.T) {
+	obs := &recordingObserver{}
+	h, _ := newTestGateway(t, NewInProcess(&echoBackend{}), onlyAlice(), func(c *Config) { c.Observers = []Observer{obs} })
 	for _, uri := range []string{"/v2/team/a/blobs/" + testDigest, "/v2/x/tags/list"} {
 		h.ServeHTTP(httptest.NewRecorder(), basic(httptest.NewRequestWithContext(t.Context(), "GET", uri, nil), "alice"))
 	}
-	if len(aud.got) != 2 {
-		t.Fatalf("%d audit events", len(aud.got))
+	if len(obs.got) != 2 {
+		t.Fatalf("%d records", len(obs.got))
 	}
-	ok, denied := aud.got[0], aud.got[1]
-	if ok.Status() != 200 || ok.UpstreamStatus() != 200 || ok.BytesOut() != 2 || ok.Principal().Name != "alice" || ok.Route().Name != "team/a" || ok.Refusal() != "" {
-		t.Fatalf("allowed event: %+v", ok)
+	ok, denied := obs.got[0], obs.got[1]
+	if ok.Status != 200 || ok.UpstreamStatus != 200 || ok.BytesOut != 2 || ok.Principal.Name != "alice" ||
+		ok.Route.Name != "team/a" || ok.Reason != "" || ok.Outcome != OutcomeForwarded || !ok.Decided {
+		t.Fatalf("allowed record: %+v", ok)
 	}
-	if d, decided := denied.Decision(); !decided || d.Reason != "test policy" || denied.Status() != 403 || denied.UpstreamStatus() != 0 || denied.Refusal() == "" {
-		t.Fatalf("denied event: %+v", denied)
+	if !denied.Decided || denied.Decision.Reason != "test policy" || denied.Status != 403 || denied.UpstreamStatus != 0 ||
+		denied.Reason == "" || denied.Outcome != OutcomeDenied {
+		t.Fatalf("denied record: %+v", denied)
 	}
 }

@@ -127,9 +127,9 @@ func TestDenialMessageSameForMissingRepository(t *testing.T) {
 
 type bearerChallenger struct{ testAuthn }
 
-func (bearerChallenger) Challenge(r *http.Request) string {
-	rt := ScopeFrom(r.Context()).Route()
-	return `Bearer realm="https://auth.example/token",scope="repository:` + rt.Name + `:` + strings.Join(rt.Actions(), ",") + `"`
+func (bearerChallenger) Challenge(_ *http.Request, c Challenge) string {
+	res := c.Access[0]
+	return `Bearer realm="https://auth.example/token",scope="repository:` + res.Name + `:` + strings.Join(res.Actions, ",") + `"`
 }
 
 func TestChallengerUsed(t *testing.T) {
@@ -206,9 +206,4 @@ func TestMountStripping(t *testing.T) {
 			}
 		})
 	}
-}
-
-func (a *recordingAuditor) Audit(_ context.Context, s *RequestScope) error {
-	a.got = append(a.got, s)
-	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/portcullis/portcullis/access"
 	"github.com/portcullis/portcullis/errcode"
 )
 
@@ -31,7 +32,7 @@ type searchBody struct {
 
 // serveSearch answers docker search (GET /v1/search?q=&n=&page=): the repositories the
 // caller may pull whose name contains q, case-insensitively, one page of n.
-func (g *gateway) serveSearch(w http.ResponseWriter, r *http.Request) {
+func (g *gateway) serveSearch(w http.ResponseWriter, r *http.Request, req access.Request, p access.Principal) {
 	q := r.URL.Query()
 	n, err := parseN(q.Get("n"), searchDefaultN, searchMaxN)
 	if err == nil && n == 0 {
@@ -49,7 +50,7 @@ func (g *gateway) serveSearch(w http.ResponseWriter, r *http.Request) {
 	query := q.Get("q")
 	needle := strings.ToLower(query)
 	var matches []string
-	werr := g.walkCatalog(r, "", catalogMaxN, func(name string) bool {
+	werr := g.walkCatalog(r, req, p, "", catalogMaxN, func(name string) bool {
 		if strings.Contains(name, needle) {
 			matches = append(matches, name)
 		}

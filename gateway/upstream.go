@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/portcullis/portcullis/errcode"
 )
 
 // UpstreamOptions tunes NewUpstream. The zero value is usable.
@@ -48,7 +50,8 @@ var _ http.Handler = (*upstream)(nil)
 // NewUpstream returns a Backend that forwards to the registry at u (http or https, with an
 // optional path prefix) through httputil.ReverseProxy. The outbound path is the path the
 // gateway judged (prefixed with u's path); the client's credentials and forwarding
-// headers are dropped and X-Forwarded-For/-Proto/-Host set from the RequestScope; the
+// headers are dropped and X-Forwarded-For/-Proto/-Host set from what the gateway
+// established about the client; the
 // upstream's own address never reaches the client (Location is rewritten). Failures are
 // OCI envelopes: 502 UNAVAILABLE when the upstream cannot be reached, 504 when it does not
 // answer in time; a client that went away is logged as 499.
@@ -135,9 +138,6 @@ func (copyBuffers) Get() []byte  { return *copyBufferPool.Get().(*[]byte) }
 func (copyBuffers) Put(b []byte) { copyBufferPool.Put(&b) }
 
 func (up *upstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if !judged(w, r) {
-		return
-	}
 	up.proxy.ServeHTTP(w, r)
 }
 
@@ -145,28 +145,31 @@ func (up *upstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // included), the judged path under the upstream's prefix, the query as it stands (the
 // gateway may have stripped mount and from), and headers from prepareOutbound.
 func (up *upstream) rewrite(pr *httputil.ProxyRequest) {
-	s := ScopeFrom(pr.In.Context())
 	pr.SetURL(up.target) // scheme, host, Host header; query kept (the target has none)
 	// SetURL joins paths its own way; the outbound path is exactly the judged one.
 	pr.Out.URL.Path = up.target.Path + pr.In.URL.Path
 	pr.Out.URL.RawPath = ""
-	prepareOutbound(pr.Out.Header, s)
-	if s == nil {
-		pr.SetXForwarded()
-	}
+	prepareOutbound(pr.Out.Header, clientOf(pr.In))
 }
 
-// modifyResponse records the upstream status, drops headers the gateway sets itself (so
-// they are not doubled) and rewrites Location.
+// modifyResponse drops headers the gateway sets itself (so they are not doubled) and
+// rewrites Location.
 func (up *upstream) modifyResponse(resp *http.Response) error {
-	s := ScopeFrom(resp.Request.Context())
-	if s != nil {
-		s.upstream = resp.StatusCode
-	}
 	resp.Header.Del(headerAPIVersion)
 	resp.Header.Del(headerRequestID)
 	if loc := resp.Header.Get("Location"); loc != "" {
-		resp.Header.Set("Location", clientLocation(loc, up.target, s))
+		resp.Header.Set("Location", clientLocation(loc, up.target, clientOf(resp.Request)))
 	}
 	return nil
+}
+
+// errorHandler answers a failed round trip as caddy's statusError does: a timeout is 504,
+// anything else (refused, reset, DNS) 502, the cause in the log only; a client that went
+// away gets nothing (answerError).
+func (up *upstream) errorHandler(w http.ResponseWriter, r *http.Request, err error) {
+	e := errcode.New(errcode.Unavailable, "upstream registry unavailable").WithStatus(http.StatusBadGateway)
+	if isTimeout(err) {
+		e = errcode.New(errcode.Unavailable, "upstream registry timed out").WithStatus(http.StatusGatewayTimeout)
+	}
+	answerError(w, r, up.log, "upstream failed", e, err)
 }

@@ -1,77 +1,103 @@
 package gateway
 
 import (
+	"context"
+	"errors"
 	"io"
+	"log/slog"
+	"net"
 	"net/http"
+
+	"github.com/portcullis/portcullis/errcode"
 )
 
-// recorder writes the response status and body size into the RequestScope. It passes
-// Flush on and unwraps for http.ResponseController, so streamed blobs stay streamed.
-type recorder struct {
+// response wraps the client's ResponseWriter for one request: it notes the status sent,
+// the body bytes written, the Docker-Content-Digest answered, and whether the gateway
+// answered for the backend (an upstream that could not be reached). It passes Flush on
+// and unwraps for http.ResponseController, so streamed blobs stay streamed. Only the
+// request's own goroutine writes it; the pipeline reads it when building the Record.
+type response struct {
 	http.ResponseWriter
-	s *RequestScope
+	status    int // 0 until a final (>= 200) status is sent
+	bytesOut  int64
+	digest    string
+	ownAnswer bool
 }
 
-var (
-	_ http.Flusher = (*recorder)(nil)
-	_ http.Flusher = (*headerWatch)(nil)
-)
+var _ http.Flusher = (*response)(nil)
 
-func (w *recorder) WriteHeader(code int) {
-	if w.s.status == 0 && code >= 200 {
-		w.s.status = code
+func (w *response) WriteHeader(code int) {
+	if w.status == 0 && code >= 200 {
+		w.status = code
+		w.digest = w.Header().Get("Docker-Content-Digest")
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
 
-func (w *recorder) Write(b []byte) (int, error) {
-	if w.s.status == 0 {
-		w.s.status = http.StatusOK
+func (w *response) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.WriteHeader(http.StatusOK)
 	}
 	n, err := w.ResponseWriter.Write(b)
-	w.s.bytesOut += int64(n)
+	w.bytesOut += int64(n)
 	return n, err
 }
 
-func (w *recorder) Flush() { flush(w.ResponseWriter) }
-
-// Unwrap lets http.ResponseController reach the connection's writer.
-func (w *recorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-// headerWatch notes whether the response has started, so a panic is answered with a 500
-// only while that is still possible.
-type headerWatch struct {
-	http.ResponseWriter
-	started bool
-}
-
-func (w *headerWatch) WriteHeader(code int) {
-	if code >= 200 {
-		w.started = true
+func (w *response) Flush() {
+	if w.status == 0 {
+		w.WriteHeader(http.StatusOK)
 	}
-	w.ResponseWriter.WriteHeader(code)
+	_ = http.NewResponseController(w.ResponseWriter).Flush()
 }
-
-func (w *headerWatch) Write(b []byte) (int, error) {
-	w.started = true
-	return w.ResponseWriter.Write(b)
-}
-
-func (w *headerWatch) Flush() { w.started = true; flush(w.ResponseWriter) }
 
 // Unwrap lets http.ResponseController reach the connection's writer.
-func (w *headerWatch) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+func (w *response) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-func flush(w http.ResponseWriter) { _ = http.NewResponseController(w).Flush() }
+// answeredForBackend marks the response as the gateway's own answer on behalf of a
+// backend that did not give one.
+func (w *response) answeredForBackend() { w.ownAnswer = true }
 
-// countingBody counts the request body bytes read into the RequestScope.
+// countingBody counts the request body bytes read.
 type countingBody struct {
 	io.ReadCloser
-	s *RequestScope
+	n int64
 }
 
 func (b *countingBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
-	b.s.bytesIn += int64(n)
+	b.n += int64(n)
 	return n, err
+}
+
+// statusClientClosed is nginx's 499: the client closed the request before the answer.
+const statusClientClosed = 499
+
+// answerError answers a request the gateway could not serve: when the client has gone
+// away there is no one to answer (the Record says 499) and the cause is logged at Info;
+// otherwise the cause is logged at Error with what failed and the request id, and e is
+// written. The cause never reaches the client. It is the one place for "client gone or
+// log and answer", for the pipeline's own failures and a backend's.
+func answerError(w http.ResponseWriter, r *http.Request, log *slog.Logger, what string, e *errcode.Error, cause error) {
+	if o, ok := w.(interface{ answeredForBackend() }); ok {
+		o.answeredForBackend()
+	}
+	id := clientOf(r).id
+	if r.Context().Err() != nil {
+		log.LogAttrs(r.Context(), slog.LevelInfo, "client went away",
+			slog.String("request_id", id), slog.String("during", what), slog.Any("error", cause))
+		return
+	}
+	log.LogAttrs(r.Context(), slog.LevelError, what,
+		slog.String("request_id", id), slog.Int("status", e.HTTPStatus()), slog.Any("error", cause))
+	errcode.Write(w, r, e.Wrap(cause))
+}
+
+// internalError is the generic 500 for a technical failure.
+func internalError() *errcode.Error {
+	return errcode.New(errcode.Unknown, "internal server error")
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
 }

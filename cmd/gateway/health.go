@@ -31,7 +31,7 @@ import (
 func runHealth(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var target, ca *string
 	var timeout *time.Duration
-	cfg, code := readConfig("health", args, stderr, func(fs *flag.FlagSet) {
+	cfg, code := readConfig("health", args, stdout, stderr, func(fs *flag.FlagSet) {
 		target = fs.String("url", "", "URL to probe (default: /v2/ on the listen port of this host)")
 		ca = fs.String("ca", "", "PEM file of the CA to verify the gateway's certificate against")
 		timeout = fs.Duration("timeout", 5*time.Second, "give up after this long")

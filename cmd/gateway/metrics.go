@@ -14,8 +14,8 @@ import (
 )
 
 // metrics owns the gateway's Prometheus registry (not the global one). It reads each
-// request's facts from the gateway's RequestScope through the Auditor hook, so metrics,
-// the access log and a later audit trail count the same things.
+// request's gateway.Record as an Observer, so metrics, the access log and the audit trail
+// count the same things.
 type metrics struct {
 	reg      *prometheus.Registry
 	requests *prometheus.CounterVec
@@ -26,14 +26,14 @@ type metrics struct {
 	inflight prometheus.Gauge
 }
 
-var _ gateway.Auditor = (*metrics)(nil)
+var _ gateway.Observer = (*metrics)(nil)
 
 func newMetrics() *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "portcullis_requests_total",
-			Help: "Requests served, by endpoint kind (manifest, blob, upload, ...), method, status code and outcome (forwarded, denied, refused).",
+			Help: "Requests served, by endpoint kind (manifest, blob, upload, ...), method, status code and outcome (forwarded, served, refused, unauthenticated, denied, failed).",
 		}, []string{"kind", "method", "code", "outcome"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "portcullis_request_duration_seconds",
@@ -54,24 +54,16 @@ func newMetrics() *metrics {
 	return m
 }
 
-// Audit implements gateway.Auditor: it is called once per request with its final scope.
-func (m *metrics) Audit(_ context.Context, s *gateway.RequestScope) error {
-	kind := string(s.Route().Kind)
+// Observe implements gateway.Observer: it is called once per request with its Record.
+func (m *metrics) Observe(_ context.Context, rec gateway.Record) {
+	kind := string(rec.Route.Kind)
 	if kind == "" {
 		kind = "unknown"
 	}
-	outcome := "forwarded"
-	if r := s.Refusal(); r != "" {
-		outcome = "refused"
-		if _, decided := s.Decision(); decided {
-			outcome = "denied"
-		}
-	}
-	m.requests.WithLabelValues(kind, methodLabel(s.Method()), strconv.Itoa(s.Status()), outcome).Inc()
-	m.duration.WithLabelValues(kind).Observe(time.Since(s.Start()).Seconds())
-	m.bytesIn.Add(float64(s.BytesIn()))
-	m.bytesOut.Add(float64(s.BytesOut()))
-	return nil
+	m.requests.WithLabelValues(kind, methodLabel(rec.Method), strconv.Itoa(rec.Status), string(rec.Outcome)).Inc()
+	m.duration.WithLabelValues(kind).Observe(rec.Duration.Seconds())
+	m.bytesIn.Add(float64(rec.BytesIn))
+	m.bytesOut.Add(float64(rec.BytesOut))
 }
 
 // methodLabel keeps the method label to the registry API's methods: net/http accepts any
@@ -98,8 +90,8 @@ func (m *metrics) certExpiry(notAfter func() time.Time) {
 	}, func() float64 { return float64(notAfter().Unix()) }))
 }
 
+// handler serves the registry in the Prometheus text format (at /metrics on the
+// operations listener).
 func (m *metrics) handler() http.Handler {
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg}))
-	return mux
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
 }
