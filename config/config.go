@@ -63,6 +63,11 @@ type Config struct {
 	// Hostname lists the names the gateway is reached by: SANs of the self-signed
 	// certificate, and the ACME domains.
 	Hostname []string `yaml:"hostname"`
+	// PublicURL is how clients outside reach the gateway, e.g. https://registry.example.com
+	// or https://localhost:443 for a container publishing 443 to its 8443: the startup
+	// hints (docker login, certs.d) name it instead of the listen address. Empty: the
+	// first hostname (or localhost) with the listen port.
+	PublicURL string `yaml:"public_url"`
 	// ACMEEmail is the contact address given to the ACME CA.
 	ACMEEmail string `yaml:"acme_email"`
 	// ACMEDirectory is the ACME directory URL. Default: Let's Encrypt production.

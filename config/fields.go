@@ -42,6 +42,7 @@ func fields(c *Config) []field {
 		{"tls-key", "private key PEM `file` for --tls files", &c.TLSKey},
 		{"tls-client-ca", "CA bundle `file` whose client certificates are accepted (mTLS)", &c.TLSClientCA},
 		{"hostname", "`name` clients use to reach the gateway (repeatable; comma-separated in the environment)", &c.Hostname},
+		{"public-url", "`URL` clients outside use, named by the startup hints (e.g. https://registry.example.com when a container publishes 443)", &c.PublicURL},
 		{"acme-email", "contact `e-mail` for the ACME account", &c.ACMEEmail},
 		{"acme-directory", "ACME directory `URL` (default Let's Encrypt)", &c.ACMEDirectory},
 		{"http-listen", "plain-HTTP `address` for ACME HTTP-01 and redirects (default :80 with acme; 'off' for none)", &c.HTTPListen},

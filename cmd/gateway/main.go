@@ -33,6 +33,10 @@ Usage:
                                    print the self-signed CA and how to make clients trust it
   gateway policy test [DIR] | policy eval ...
                                    run a policy's Rego tests, or evaluate one decision
+  gateway migrate nginx [--out FILE] NGINX.CONF
+                                   convert an nginx + auth_basic configuration, say what changes
+  gateway health [--url URL] [--ca FILE] [config flags]
+                                   probe the running gateway's /v2/ (the container HEALTHCHECK)
   gateway version                  print the version
   gateway help [COMMAND]           this help, or a command's flags (also COMMAND -h)
 `
@@ -63,6 +67,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runCA(args, stdout, stderr)
 	case "policy":
 		return runPolicy(ctx, args, stdout, stderr)
+	case "migrate":
+		return runMigrate(args, stdout, stderr)
+	case "health":
+		return runHealth(ctx, args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "portcullis gateway", version)
 		return 0
