@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/portcullis/portcullis/auth"
 	"github.com/portcullis/portcullis/gateway"
 	"github.com/portcullis/portcullis/server"
 )
@@ -26,10 +27,14 @@ type metrics struct {
 	bytesOut prometheus.Counter
 	inflight prometheus.Gauge
 	limits   *prometheus.CounterVec
+	// loginFailed and loginThrottled count the login throttle (auth.LoginMetrics).
+	loginFailed    prometheus.Counter
+	loginThrottled *prometheus.CounterVec
 }
 
 var (
 	_ gateway.Observer     = (*metrics)(nil)
+	_ auth.LoginMetrics    = (*metrics)(nil)
 	_ server.LimitObserver = (*metrics)(nil)
 )
 
@@ -52,6 +57,14 @@ func newMetrics() *metrics {
 		inflight: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "portcullis_requests_in_flight", Help: "Requests being served.",
 		}),
+		loginFailed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "portcullis_login_failures_total",
+			Help: "Password verifications that failed (wrong password or unknown user).",
+		}),
+		loginThrottled: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "portcullis_login_throttled_total",
+			Help: "Logins refused with 429 without verifying the password, by the limit that refused: ip, account, or busy (every verification slot taken).",
+		}, []string{"reason"}),
 	}
 	m.limits = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "portcullis_limit_hits_total",
@@ -61,7 +74,10 @@ func newMetrics() *metrics {
 		m.limits.WithLabelValues(l) // present from the start, at 0
 	}
 	m.bytesIn, m.bytesOut = m.bytes.WithLabelValues("in"), m.bytes.WithLabelValues("out")
-	m.reg.MustRegister(m.requests, m.duration, m.bytes, m.inflight, m.limits,
+	for _, reason := range []string{"ip", "account", "busy"} {
+		m.loginThrottled.WithLabelValues(reason) // exported at 0 from the start
+	}
+	m.reg.MustRegister(m.requests, m.duration, m.bytes, m.inflight, m.limits, m.loginFailed, m.loginThrottled,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -94,6 +110,12 @@ func (m *metrics) uploadsInFlight(l *gateway.UploadLimit) {
 		Help: "Uploads (blob and manifest writes) in flight, as max_uploads counts them.",
 	}, func() float64 { return float64(l.InFlight()) }))
 }
+
+// LoginFailed implements auth.LoginMetrics.
+func (m *metrics) LoginFailed() { m.loginFailed.Inc() }
+
+// LoginThrottled implements auth.LoginMetrics.
+func (m *metrics) LoginThrottled(reason string) { m.loginThrottled.WithLabelValues(reason).Inc() }
 
 // methodLabel keeps the method label to the registry API's methods: net/http accepts any
 // token as a method, and a label per made-up method would grow the registry without bound
