@@ -22,6 +22,9 @@ type Basic struct {
 	Groups *Groups
 	// Realm is named in the challenge; DefaultRealm when empty.
 	Realm string
+	// Identities, if set, verifies a password that is a trusted issuer's identity token
+	// (a CI job's OIDC JWT given to docker login); see Login.
+	Identities IdentityVerifier
 }
 
 // Authenticate returns the anonymous principal for a request without an Authorization
@@ -45,20 +48,7 @@ func (b *Basic) Authenticate(ctx context.Context, r *http.Request) (access.Princ
 	if err != nil {
 		return access.Principal{}, fmt.Errorf("basic: %w: %w", err, access.ErrBadCredentials)
 	}
-	ok, err := b.Users.verify(ctx, user, pass)
-	if err != nil {
-		return access.Principal{}, err
-	}
-	if !ok {
-		// The user name stays out of the error text (people type passwords into it); it
-		// is carried apart, for attribution and throttling.
-		return access.Principal{}, &access.BadCredentialsError{Account: user, Err: errWrongPassword}
-	}
-	p := access.Principal{Name: user, Method: access.MethodBasic, Groups: []string{}}
-	if b.Groups != nil {
-		p.Groups = b.Groups.For(user)
-	}
-	return p, nil
+	return b.Login(ctx, user, pass) // login.go
 }
 
 // Challenge returns the WWW-Authenticate value asking for Basic credentials.

@@ -79,7 +79,7 @@ func parseHtpasswd(data []byte) (users map[string]htpasswd.EncodedPasswd, dummyU
 			order = append(order, kind)
 		}
 		kinds[kind]++
-		users[user] = m
+		users[user] = stamped{EncodedPasswd: m, stamp: stampOf(user, hash)} // see Htpasswd.Stamp
 	}
 	if len(errs) > 0 {
 		return nil, "", errors.Join(errs...)

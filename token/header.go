@@ -107,9 +107,3 @@ func member(m map[string]json.RawMessage, name string, required bool) (string, e
 	}
 	return s, nil
 }
-
-// LooksLikeJWT reports whether s has the shape of a compact JWS whose header is a JSON
-// object: how a password that is really an identity token is told from a password.
-func LooksLikeJWT(s string) bool {
-	return strings.HasPrefix(s, "eyJ") && strings.Count(s, ".") == 2 && len(s) <= MaxTokenSize
-}
