@@ -133,7 +133,7 @@ func TestExternalIssuer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	back, err := f.svc.VerifyToken(t.Context(), m.Token)
+	back, err := f.svc.VerifyToken(t.Context(), m)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +164,7 @@ func (f *fixture) mustMint(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return m.Token
+	return m
 }
 
 // TestExternalIssuerRotation: a token with a kid the cached set lacks makes the key set

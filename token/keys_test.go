@@ -105,7 +105,7 @@ func TestRotateKeepsOldKeyUntilItsTokensExpired(t *testing.T) {
 		t.Errorf("JWKS kids = %v, want new then old", got)
 	}
 	f.svc.cache.Purge()
-	if _, err := f.svc.VerifyToken(t.Context(), tok.Token); err != nil {
+	if _, err := f.svc.VerifyToken(t.Context(), tok); err != nil {
 		t.Errorf("a token of the old key no longer verifies after rotation: %v", err)
 	}
 	// The old key may have signed a refresh token just before rotation: it stays until

@@ -14,22 +14,20 @@ import (
 	"github.com/portcullis/portcullis/access"
 )
 
-// ErrNotRefreshable is returned by MintRefresh for a principal that did not log in with a
-// password: the anonymous one, and holders of identity tokens, whose own token must not be
-// outlived by a refresh token (they log in again with a fresh one).
-var ErrNotRefreshable = errors.New("token: refresh tokens are issued to password users only")
-
 // MintRefresh signs a refresh token for a user who logged in with a password: good for
 // RefreshTTL, reusable (docker keeps it as its identity token and sends it again and
 // again; rotating it breaks docker login, moby#39718), addressed to the issuer rather
 // than the service so no registry accepts it, and bound to the user's password entry.
+// Anyone who did not log in with a password gets none (""): the anonymous principal, and
+// holders of identity tokens, whose own token a refresh token must not outlive (they log
+// in again with a fresh one).
 func (s *Service) MintRefresh(p access.Principal) (string, error) {
 	if p.Method != access.MethodBasic || p.Name == "" || s.users == nil {
-		return "", ErrNotRefreshable
+		return "", nil
 	}
 	stamp, ok := s.users.Stamp(p.Name)
 	if !ok {
-		return "", ErrNotRefreshable
+		return "", nil
 	}
 	now := s.now().Truncate(time.Second)
 	c := &Claims{

@@ -2,6 +2,7 @@ package token
 
 import (
 	"context"
+	"encoding/json"
 	"crypto/rand"
 	"crypto/sha256"
 	"errors"
@@ -158,25 +159,20 @@ func (s *Service) Keys() *Keys { return s.keys }
 // TTL is an access token's lifetime.
 func (s *Service) TTL() time.Duration { return s.ttl }
 
-// Minted is a signed access token and what the token endpoint says of it.
-type Minted struct {
-	Token     string
-	IssuedAt  time.Time
-	ExpiresIn time.Duration
-}
-
-// ErrTooLarge is returned by Mint when the token would be larger than MaxTokenSize (an
-// identity token with huge claims): the verifier would refuse it.
+// ErrTooLarge is why Mint refuses a token that would be larger than MaxTokenSize (an
+// identity token with huge claims, which the verifier would refuse): the error wraps
+// access.ErrBadCredentials, since those credentials cannot be used here.
 var ErrTooLarge = errors.New("token: the token would be larger than 8 KiB (identity claims too large)")
 
-// Mint signs an access token for p granting exactly granted. The anonymous principal's
-// token has no subject; a principal authenticated by a trusted issuer's identity token
-// (method bearer) carries its claims and groups along.
-func (s *Service) Mint(p access.Principal, granted []access.Resource) (Minted, error) {
-	return s.mint(p, granted, s.ttl)
+// Mint signs an access token for p granting exactly granted, valid for TTL. The anonymous
+// principal's token has no subject; a principal authenticated by a trusted issuer's
+// identity token (method bearer) carries its claims and groups along.
+func (s *Service) Mint(p access.Principal, granted []access.Resource) (string, error) {
+	tok, _, err := s.mint(p, granted, s.ttl)
+	return tok, err
 }
 
-func (s *Service) mint(p access.Principal, granted []access.Resource, ttl time.Duration) (Minted, error) {
+func (s *Service) mint(p access.Principal, granted []access.Resource, ttl time.Duration) (string, time.Time, error) {
 	now := s.now().Truncate(time.Second)
 	if granted == nil {
 		granted = []access.Resource{}
@@ -193,10 +189,10 @@ func (s *Service) mint(p access.Principal, granted []access.Resource, ttl time.D
 		c.Identity, c.Groups = p.Claims, p.Groups
 	}
 	tok, err := s.sign(c)
-	if err != nil {
-		return Minted{}, err
+	if errors.Is(err, ErrTooLarge) {
+		err = &access.BadCredentialsError{Account: p.Name, Err: err}
 	}
-	return Minted{Token: tok, IssuedAt: now, ExpiresIn: ttl}, nil
+	return tok, now, err
 }
 
 // sign signs c with the current key; the header carries kid (the JWK thumbprint) and x5c
@@ -340,3 +336,7 @@ func (s *Service) ownKey(t *jwt.Token) (any, error) {
 	}
 	return k.public, nil
 }
+
+// MarshalJWKS is the JSON of the key set that verifies the tokens minted here now
+// (Keys.JWKS), as /.well-known/jwks.json serves it.
+func (s *Service) MarshalJWKS() ([]byte, error) { return json.Marshal(s.keys.JWKS()) }

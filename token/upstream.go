@@ -42,11 +42,11 @@ func (s *Service) UpstreamAuthorization(_ context.Context, granted []access.Reso
 	if subject == "" {
 		p = access.Anonymous()
 	}
-	m, err := s.mint(p, granted, upstreamTTL)
+	tok, issued, err := s.mint(p, granted, upstreamTTL)
 	if err != nil {
 		return "", err
 	}
-	h := "Bearer " + m.Token
-	s.upstream.Add(key, upstreamToken{header: h, until: m.IssuedAt.Add(upstreamTTL)})
+	h := "Bearer " + tok
+	s.upstream.Add(key, upstreamToken{header: h, until: issued.Add(upstreamTTL)})
 	return h, nil
 }
