@@ -43,3 +43,7 @@ func (b *Bearer) Authenticate(ctx context.Context, r *http.Request) (access.Prin
 	}
 	return b.Tokens.VerifyToken(ctx, tok)
 }
+
+// Challenge is Basic's challenge; in token mode the gateway sends the bearer challenge
+// instead (gateway.BearerChallenge).
+func (b *Bearer) Challenge(r *http.Request) string { return b.Basic.Challenge(r) }

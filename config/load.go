@@ -74,8 +74,21 @@ func fields(c *Config) []field {
 		{"shutdown-timeout", "how long in-flight requests may finish after SIGTERM", &c.ShutdownTimeout},
 		{"log-format", "log format: text or json", &c.LogFormat},
 		{"log-level", "log level: debug, info, warn or error", &c.LogLevel},
+		{"auth", "client authentication: basic, or token (Docker token service at /token)", &c.Auth},
+		{"token-realm", "URL of the token endpoint in challenges (default https://HOST/token)", &c.TokenRealm},
+		{"token-service", "service name tokens are issued for (default: the first --hostname)", &c.TokenService},
+		{"token-issuer", "issuer (iss) of the tokens", &c.TokenIssuer},
+		{"token-ttl", "lifetime of access tokens", &c.TokenTTL},
+		{"token-key", "PEM key to sign tokens with (default: generated in DATA/token)", &c.TokenKey},
+		{"token-alg", "algorithm of generated token keys: ES256 or RS256", &c.TokenAlg},
+		{"refresh-ttl", "lifetime of refresh tokens (docker's identity token)", &c.RefreshTTL},
+		{"upstream-auth", "credentials for --upstream: none, or token (a token for exactly what was granted)", &c.UpstreamAuth},
 	}
 }
+
+// fileOnlyKeys are structured settings only the configuration file holds: no flag or
+// environment variable.
+var fileOnlyKeys = map[string]bool{"trusted_issuers": true}
 
 type listFlag struct{ f field }
 

@@ -99,7 +99,9 @@ func TestKeysMatchYAML(t *testing.T) {
 	tags := map[string]bool{}
 	rt := reflect.TypeOf(c)
 	for i := range rt.NumField() {
-		tags[strings.Split(rt.Field(i).Tag.Get("yaml"), ",")[0]] = true
+		if k := strings.Split(rt.Field(i).Tag.Get("yaml"), ",")[0]; !fileOnlyKeys[k] {
+			tags[k] = true
+		}
 	}
 	fs := fields(&c)
 	if len(fs) != len(tags) {
@@ -190,6 +192,14 @@ func normal(c Config) Config {
 	if len(c.TrustedProxy) == 0 {
 		c.TrustedProxy = nil
 	}
+	if len(c.TrustedIssuers) == 0 {
+		c.TrustedIssuers = nil
+	}
+	for i := range c.TrustedIssuers {
+		if len(c.TrustedIssuers[i].Algorithms) == 0 {
+			c.TrustedIssuers[i].Algorithms = nil
+		}
+	}
 	return c
 }
 
@@ -207,6 +217,54 @@ func TestExamplesParse(t *testing.T) {
 		c := Defaults()
 		if err := Parse(data, &c); err != nil {
 			t.Errorf("%s: %v", f, err)
+		}
+	}
+}
+
+func TestTokenSettings(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "gw.yaml")
+	os.WriteFile(file, []byte(`auth: token
+token_ttl: 2m
+trusted_issuers:
+  - issuer: https://token.actions.githubusercontent.com
+    discovery: true
+    audience: portcullis
+    username_claim: repository
+    groups_claim: groups
+`), 0o600)
+	c, err := load(t, []string{"--config", file, "--hostname", "registry.example.com"}, map[string]string{"GATEWAY_AUTH": "token"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if c.Auth != AuthToken || c.TokenTTL != 2*time.Minute || c.TokenServiceName() != "registry.example.com" ||
+		len(c.TrustedIssuers) != 1 || c.TrustedIssuers[0].UsernameClaim != "repository" || !c.NeedsTokens() {
+		t.Errorf("config = %+v", c)
+	}
+	if Defaults().NeedsTokens() || Defaults().TokenServiceName() != "localhost" {
+		t.Error("the defaults need tokens")
+	}
+
+	c = Defaults()
+	c.Auth = "oauth"
+	c.TokenRealm = "registry.example.com/token"
+	c.TokenService = `a"b`
+	c.TokenTTL = time.Second
+	c.TokenAlg = "HS256"
+	c.UpstreamAuth = "token"
+	c.TrustedIssuers = []TrustedIssuer{
+		{Issuer: "https://a", Audience: "x"},
+		{Issuer: "http://b", Discovery: true, Algorithms: []string{"HS256"}},
+	}
+	err = c.Validate()
+	for _, want := range []string{"auth:", "token_realm:", "token_service:", "token_ttl:", "token_alg:", "upstream_auth:",
+		"trusted_issuers[0]: give exactly one", "trusted_issuers[1]: discovery needs an https", "trusted_issuers[1]: audience is required",
+		`trusted_issuers[1]: algorithm "HS256"`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate does not say %q:\n%v", want, err)
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/portcullis/portcullis/certs"
@@ -119,4 +120,19 @@ func algOf(s crypto.Signer) (string, error) {
 		return "", errors.New("RSA keys must have at least 2048 bits")
 	}
 	return "", fmt.Errorf("%T keys are not supported: use ECDSA P-256 or RSA", s.Public())
+}
+
+// CheckKeyFile reads a --token-key file as OpenKeys would, without using it: for
+// `gateway check`.
+func CheckKeyFile(path string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	s, err := certs.ParsePrivateKey(data)
+	if err != nil {
+		return err
+	}
+	_, err = algOf(s)
+	return err
 }

@@ -32,6 +32,8 @@ Usage:
                                    print the self-signed CA and how to make clients trust it
   gateway policy test [DIR] | policy eval ...
                                    run a policy's Rego tests, or evaluate one decision
+  gateway token rotate | print-ca [--data DIR | --config FILE]
+                                   new token signing key; the token CA for registries
   gateway version                  print the version
 `
 
@@ -61,6 +63,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runCA(args, stdout, stderr)
 	case "policy":
 		return runPolicy(ctx, args, stdout, stderr)
+	case "token":
+		return runToken(args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "portcullis gateway", version)
 		return 0

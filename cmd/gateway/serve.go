@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/portcullis/portcullis/access"
 	"github.com/portcullis/portcullis/config"
 	"github.com/portcullis/portcullis/gateway"
 	"github.com/portcullis/portcullis/registry"
@@ -117,6 +118,13 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	if groups != nil {
 		reloaders = append(reloaders, reloader{"groups", groups.Run, groups.Reload})
 	}
+	tok, err := buildTokens(cfg, users, groups, logger) // token.go; nil unless tokens are configured
+	if err != nil {
+		return err
+	}
+	if tok != nil {
+		reloaders = append(reloaders, tok.reloaders()...)
+	}
 	authz, authzReloader, err := buildAuthorizer(ctx, cfg, logger)
 	if err != nil {
 		return err
@@ -124,7 +132,7 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	if authzReloader != nil {
 		reloaders = append(reloaders, *authzReloader)
 	}
-	backend, err := buildBackend(cfg, logger)
+	backend, err := buildBackend(cfg, logger, tok.upstreamCredentials(cfg))
 	if err != nil {
 		return err
 	}
@@ -132,7 +140,7 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	metrics := newMetrics()
 	handler, err := gateway.New(gateway.Config{
 		Backend:        backend,
-		Authenticator:  newAuthenticator(cfg, users, groups),
+		Authenticator:  newAuthenticator(cfg, users, groups, tok),
 		Authorizer:     authz,
 		Logger:         logger,
 		Realm:          cfg.Realm,
@@ -142,6 +150,11 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	})
 	if err != nil {
 		return fmt.Errorf("building the request pipeline: %w", err)
+	}
+	if tok != nil {
+		if handler, err = tok.mount(handler, cfg, users, groups, authz, proxies, logger); err != nil {
+			return err
+		}
 	}
 	handler = metrics.inFlight(handler)
 
@@ -286,10 +299,10 @@ func reloadOnHangup(ctx context.Context, rs []reloader, logger *slog.Logger) {
 	}
 }
 
-func buildBackend(cfg config.Config, logger *slog.Logger) (http.Handler, error) {
+func buildBackend(cfg config.Config, logger *slog.Logger, creds func(context.Context, []access.Resource, string) (string, error)) (http.Handler, error) {
 	if cfg.Upstream != "" {
 		u, _ := url.Parse(cfg.Upstream) // validated
-		h, err := gateway.NewUpstream(u, gateway.UpstreamOptions{Logger: logger})
+		h, err := gateway.NewUpstream(u, gateway.UpstreamOptions{Logger: logger, Credentials: creds})
 		if err != nil {
 			return nil, fmt.Errorf("upstream: %w", err)
 		}

@@ -68,8 +68,12 @@ func ensureAdmin(file, groupsFile string, logger *slog.Logger) error {
 }
 
 // newAuthenticator is Basic over users and groups; with client CAs configured, a verified
-// client certificate stands for a user when no Authorization header is sent.
-func newAuthenticator(cfg config.Config, users *auth.Htpasswd, groups *auth.Groups) gateway.Authenticator {
+// client certificate stands for a user when no Authorization header is sent. With tokens
+// configured, token.go builds it.
+func newAuthenticator(cfg config.Config, users *auth.Htpasswd, groups *auth.Groups, tok *tokens) gateway.Authenticator {
+	if tok != nil {
+		return tok.authenticator(cfg, users, groups)
+	}
 	basic := &auth.Basic{Users: users, Groups: groups, Realm: cfg.Realm}
 	if cfg.TLSClientCA == "" {
 		return basic

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/portcullis/portcullis/access"
+	"github.com/portcullis/portcullis/auth"
+	"github.com/portcullis/portcullis/config"
+	"github.com/portcullis/portcullis/gateway"
+	"github.com/portcullis/portcullis/token"
+)
+
+// tokens is the token service and what it adds to the gateway (issue 10): the token
+// endpoint and JWKS beside the pipeline, token mode's authenticator, identity tokens as
+// passwords, and tokens for the upstream. Nil when the configuration needs no tokens.
+type tokens struct {
+	svc  *token.Service
+	keys *token.Keys
+}
+
+// buildTokens opens the signing keys (creating DATA/token on first start) and the token
+// service, when the configuration needs one; nil otherwise.
+func buildTokens(cfg config.Config, users *auth.Htpasswd, groups *auth.Groups, logger *slog.Logger) (*tokens, error) {
+	if !cfg.NeedsTokens() {
+		return nil, nil
+	}
+	logger = logger.With("component", "token")
+	keys, err := token.OpenKeys(token.KeysOptions{
+		Dir: cfg.TokenDir(), KeyFile: cfg.TokenKey, Alg: cfg.TokenAlg,
+		// A retired key verifies until the longest token it may have signed expired:
+		// refresh tokens, access tokens, or the upstream's few minutes.
+		Lifetime: max(cfg.RefreshTTL, cfg.TokenTTL, 5*time.Minute),
+		Logger:   logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("token keys: %w", err)
+	}
+	tc := token.Config{
+		Keys: keys, Issuer: cfg.TokenIssuer, Service: cfg.TokenServiceName(),
+		TTL: cfg.TokenTTL, RefreshTTL: cfg.RefreshTTL, Users: users, Logger: logger,
+	}
+	if groups != nil { // a nil *auth.Groups is not a nil interface
+		tc.Groups = groups
+	}
+	for _, ti := range cfg.TrustedIssuers {
+		tc.Trusted = append(tc.Trusted, token.IssuerConfig{
+			Issuer: ti.Issuer, JWKSURL: ti.JWKSURL, JWKSFile: ti.JWKSFile, Discovery: ti.Discovery, CAFile: ti.CAFile,
+			Audience: ti.Audience, Algorithms: ti.Algorithms, UsernameClaim: ti.UsernameClaim, GroupsClaim: ti.GroupsClaim,
+		})
+	}
+	svc, err := token.New(tc)
+	if err != nil {
+		return nil, err
+	}
+	logger.Info("token service", "auth", cfg.Auth, "service", svc.Service(), "issuer", svc.Issuer(),
+		"kid", keys.CurrentKID(), "token_ca", keys.CAFile(), "trusted_issuers", len(cfg.TrustedIssuers))
+	return &tokens{svc: svc, keys: keys}, nil
+}
+
+// reloaders keep the signing keys current (after `gateway token rotate`, or a new
+// --token-key file) and trusted issuers' key sets fresh.
+func (t *tokens) reloaders() []reloader {
+	return []reloader{
+		{"token keys", t.keys.Run, t.keys.Reload},
+		{"trusted issuers", t.svc.Run, func() error { return nil }},
+	}
+}
+
+// login is Basic over the users file that also takes a trusted issuer's identity token
+// as a password.
+func (t *tokens) login(cfg config.Config, users *auth.Htpasswd, groups *auth.Groups) *auth.Basic {
+	return &auth.Basic{Users: users, Groups: groups, Realm: cfg.Realm, Identities: t.svc}
+}
+
+// authenticator is the pipeline's authenticator when tokens are configured: identity
+// tokens as passwords always; in token mode bearer tokens too, and the bearer challenge
+// (outermost, so it is what the gateway asks for a 401 also behind client certificates).
+func (t *tokens) authenticator(cfg config.Config, users *auth.Htpasswd, groups *auth.Groups) gateway.Authenticator {
+	var a interface {
+		gateway.Authenticator
+		Challenge(*http.Request) string // what auth.ClientCert wraps
+	} = t.login(cfg, users, groups)
+	if cfg.Auth == config.AuthToken {
+		a = &auth.Bearer{Tokens: t.svc, Basic: t.login(cfg, users, groups)}
+	}
+	if cfg.TLSClientCA != "" {
+		a = &auth.ClientCert{Next: a, Groups: groups}
+	}
+	if cfg.Auth == config.AuthToken {
+		return gateway.BearerChallenge(a, cfg.TokenRealm, t.svc.Service())
+	}
+	return a
+}
+
+// upstreamCredentials is what the upstream backend presents with each request: with
+// --upstream-auth token, a token for exactly the access granted; nil otherwise.
+func (t *tokens) upstreamCredentials(cfg config.Config) func(context.Context, []access.Resource, string) (string, error) {
+	if t == nil || cfg.UpstreamAuth != config.AuthToken {
+		return nil
+	}
+	return t.svc.UpstreamAuthorization
+}
+
+// mount puts the token endpoint and the JWKS in front of the pipeline.
+func (t *tokens) mount(pipeline http.Handler, cfg config.Config, users *auth.Htpasswd, groups *auth.Groups,
+	authz gateway.Authorizer, proxies []netip.Prefix, logger *slog.Logger) (http.Handler, error) {
+	endpoint, err := gateway.NewTokenEndpoint(gateway.TokenEndpointConfig{
+		Tokens: t.svc, Logins: t.login(cfg, users, groups), Authorizer: authz, Service: t.svc.Service(),
+		Realm: cfg.Realm, Logger: logger, TrustedProxies: proxies, TLS: cfg.TLS != config.TLSOff,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("token endpoint: %w", err)
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case gateway.TokenPath, gateway.JWKSPath:
+			endpoint.ServeHTTP(w, r)
+		default:
+			pipeline.ServeHTTP(w, r)
+		}
+	}), nil
+}
