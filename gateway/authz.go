@@ -47,10 +47,7 @@ func (g *gateway) authorize(r *http.Request, req access.Request, p access.Princi
 	if err != nil {
 		return d, &refusal{outcome: OutcomeFailed, reason: "authorization error", err: internalError(), cause: err}
 	}
-	if p.Limit != nil {
-		// A token's access claim AND the policy in force now (issue 10, item 4).
-		d = d.Within(*p.Limit)
-	}
+	d = withinToken(p, rt, d) // a token's access claim AND the policy in force now
 	res, action, ok := firstMissing(d, need)
 	if ok {
 		return d, nil

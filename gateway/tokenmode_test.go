@@ -74,6 +74,7 @@ func TestTokenMode(t *testing.T) {
 	pushTok := tok(alice, "repository:team/a:pull,push")
 	catalogTok := tok(alice, "registry:catalog:*")
 	anonTok := tok(access.Anonymous(), "repository:public/app:pull")
+	searchTok := tok(alice, "registry:catalog:search")
 
 	tests := []struct {
 		name, method, target, auth string
@@ -94,6 +95,9 @@ func TestTokenMode(t *testing.T) {
 		{"mount needs pull on the source too", "POST", "/v2/team/a/blobs/uploads/?mount=" + testDigest + "&from=team/b", "Bearer " + pushTok, 200, ""},
 		{"catalog with a catalog token", "GET", "/v2/_catalog", "Bearer " + catalogTok, 200, ""},
 		{"catalog without one", "GET", "/v2/_catalog", "Bearer " + pullTok, 401,
+			`Bearer realm="http://example.com/token",service="registry.test",scope="registry:catalog:*",error="insufficient_scope"`},
+		{"docker search with a registry:catalog:search token", "GET", "/v1/search?q=team", "Bearer " + searchTok, 200, ""},
+		{"docker search with a pull token", "GET", "/v1/search?q=team", "Bearer " + pullTok, 401,
 			`Bearer realm="http://example.com/token",service="registry.test",scope="registry:catalog:*",error="insufficient_scope"`},
 		{"anonymous token pulls public", "GET", "/v2/public/app/manifests/v1", "Bearer " + anonTok, 200, ""},
 		{"anonymous token, private repository", "GET", "/v2/team/a/manifests/v1", "Bearer " + anonTok, 401,

@@ -12,6 +12,9 @@ func beyondToken(p access.Principal, rt Route, need []access.Resource) *refusal 
 	if p.Limit == nil {
 		return nil
 	}
+	if rt.Kind == KindSearch {
+		need = searchScope
+	}
 	res, action, ok := firstMissing(*p.Limit, need)
 	if ok {
 		return nil
@@ -32,4 +35,19 @@ func badCredentialsReason(err error) string {
 		return "bad credentials: " + msg
 	}
 	return "bad credentials"
+}
+
+// searchScope is what docker asks a token for before docker search (moby's search with an
+// identity token: registry:catalog:search); a token granting registry:catalog:* covers it
+// too. The search itself is then decided like the catalog (registry:catalog:* from the
+// policy) and filtered by pull, so the token adds nothing to narrow.
+var searchScope = []access.Resource{{Type: access.TypeRegistry, Name: "catalog", Actions: []string{"search"}}}
+
+// withinToken is the policy's decision narrowed to what the principal's token grants
+// (Principal.Limit): a request needs both (issue 10, item 4).
+func withinToken(p access.Principal, rt Route, d access.Decision) access.Decision {
+	if p.Limit == nil || rt.Kind == KindSearch {
+		return d
+	}
+	return d.Within(*p.Limit)
 }
