@@ -88,7 +88,7 @@ func TestStamp(t *testing.T) {
 		t.Error("a stamp for an unknown user")
 	}
 	writeFile(t, filepath.Dir(path), "htpasswd", bcryptLine(t, "alice", "two", 4))
-	if err := h.Reload(); err != nil {
+	if err := h.Reload(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	if s2, ok := h.Stamp("alice"); !ok || s2 == s1 {

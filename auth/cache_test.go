@@ -35,7 +35,7 @@ func TestVerifyCache(t *testing.T) {
 	}
 	for _, s := range steps {
 		if s.reload {
-			if err := h.Reload(); err != nil {
+			if err := h.Reload(t.Context()); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -56,7 +56,7 @@ func TestVerifyCacheInvalidatedByChangedPassword(t *testing.T) {
 	if err := SetPassword(path, "alice", []byte("new"), 4); err != nil {
 		t.Fatal(err)
 	}
-	if err := h.Reload(); err != nil {
+	if err := h.Reload(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	if h.Verify(t.Context(), "alice", "old") {

@@ -12,12 +12,12 @@ import (
 
 // TestDependencies keeps the package's walls: of the project it may use only access (the
 // gateway declares the interfaces auth satisfies, not the other way round) and the leaf
-// utilities internal/filewatch and internal/atomicfile.
+// utilities internal/reload and internal/atomicfile.
 func TestDependencies(t *testing.T) {
 	const project = "github.com/portcullis/portcullis/"
 	allowed := map[string]bool{
 		project + "access":              true,
-		project + "internal/filewatch":  true,
+		project + "internal/reload":     true,
 		project + "internal/atomicfile": true,
 	}
 	files, err := filepath.Glob("*.go")

@@ -107,14 +107,14 @@ func TestGroupsReload(t *testing.T) {
 		t.Fatal(err)
 	}
 	writeFile(t, filepath.Dir(path), "groups", "admins: [alice\n")
-	if err := g.Reload(); err == nil {
+	if err := g.Reload(t.Context()); err == nil {
 		t.Fatal("Reload accepted a broken file")
 	}
 	if !slices.Equal(g.For("alice"), []string{"admins"}) {
 		t.Fatal("a broken file changed the groups")
 	}
 	writeFile(t, filepath.Dir(path), "groups", "admins: bob\n")
-	if err := g.Reload(); err != nil {
+	if err := g.Reload(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	if len(g.For("alice")) != 0 || !slices.Equal(g.For("bob"), []string{"admins"}) {

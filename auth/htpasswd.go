@@ -4,10 +4,11 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"sync/atomic"
 
 	htpasswd "github.com/tg123/go-htpasswd"
 	"golang.org/x/sync/singleflight"
+
+	"github.com/portcullis/portcullis/internal/reload"
 )
 
 // defaultCacheSize is the number of verified credentials remembered when
@@ -26,10 +27,11 @@ type HtpasswdOptions struct {
 // Htpasswd is an htpasswd users file, reloadable while in use. It is safe for concurrent use.
 type Htpasswd struct {
 	logger *slog.Logger
-	src    *fileSource
-	table  atomic.Pointer[userTable]
-	cache  *credCache // nil when disabled
-	flight singleflight.Group
+	file   *reload.Value[userTable]
+	// nextGen numbers the next table parsed; parses never overlap (reload.Config.Parse).
+	nextGen uint64
+	cache   *credCache // nil when disabled
+	flight  singleflight.Group
 	// match compares a password with an entry (dummy: the unknown-user comparison whose
 	// result is ignored); a seam so tests can count bcrypt runs.
 	match func(m htpasswd.EncodedPasswd, pass string, dummy bool) bool
@@ -55,53 +57,57 @@ func NewHtpasswd(file string, opts HtpasswdOptions) (*Htpasswd, error) {
 		}
 		h.cache = c
 	}
-	h.src = &fileSource{path: file, load: h.load}
-	if err := h.src.reload(true); err != nil {
+	var err error
+	h.file, err = reload.New(context.Background(), reload.Config[userTable]{
+		Name:   "htpasswd",
+		Paths:  []string{file},
+		Parse:  h.parse,
+		Loaded: h.loaded,
+		Logger: h.logger,
+	})
+	if err != nil {
 		return nil, err
 	}
 	return h, nil
 }
 
+// Name is "htpasswd", for the reload log lines.
+func (h *Htpasswd) Name() string { return h.file.Name() }
+
 // Reload rereads the file and swaps in the new users, invalidating every cached
 // verification. When the file is missing or does not parse, the users already loaded stay in
 // force; the reason is logged and returned.
-func (h *Htpasswd) Reload() error {
-	err := h.src.reload(true)
-	if err != nil {
-		h.logger.Warn("htpasswd reload failed; keeping the last good users", "err", err)
-	}
-	return err
-}
+func (h *Htpasswd) Reload(ctx context.Context) error { return h.file.Reload(ctx) }
 
 // Run watches the file and reloads it when its content changes, until ctx ends. It handles
 // the file being replaced by rename or by a symlink swap (as Kubernetes does with mounted
 // secrets), and also polls in case file events are missed. A change that does not parse is
-// logged once and leaves the last good users in force. Run returns when ctx ends.
-func (h *Htpasswd) Run(ctx context.Context) {
-	newWatcher(h.src, h.logger).run(ctx)
-}
+// logged once and leaves the last good users in force; a touch or an event for another file
+// keeps the cache.
+func (h *Htpasswd) Run(ctx context.Context) { h.file.Run(ctx) }
 
-// load parses data and publishes it as the next generation.
-func (h *Htpasswd) load(data []byte) error {
-	users, dummyUser, err := parseHtpasswd(data)
+// parse builds the next generation of users from the file.
+func (h *Htpasswd) parse(_ context.Context, files []reload.File) (*userTable, error) {
+	users, dummyUser, err := parseHtpasswd(files[0].Data)
 	if err != nil {
-		return fmt.Errorf("parsing htpasswd %q: %w", h.src.path, err)
+		return nil, fmt.Errorf("parsing htpasswd %q: %w", files[0].Path, err)
 	}
 	dummy := fallbackDummy
 	if dummyUser != "" {
 		dummy = users[dummyUser]
 	}
-	var gen uint64
-	if old := h.table.Load(); old != nil {
-		gen = old.gen + 1
-	}
-	h.table.Store(&userTable{gen: gen, users: users, dummy: dummy, dummyUser: dummyUser})
+	t := &userTable{gen: h.nextGen, users: users, dummy: dummy, dummyUser: dummyUser}
+	h.nextGen++
+	return t, nil
+}
+
+// loaded runs once a new generation is in force.
+func (h *Htpasswd) loaded(_, cur *userTable) {
 	if h.cache != nil {
 		// Entries are tagged with their generation, so this only frees memory early.
 		h.cache.purge()
 	}
-	h.logger.Info("htpasswd loaded", "users", len(users), "generation", gen)
-	return nil
+	h.logger.Info("htpasswd loaded", "users", len(cur.users), "generation", cur.gen)
 }
 
 // Verify reports whether pass is user's password. Successful verifications are cached until
@@ -114,7 +120,7 @@ func (h *Htpasswd) Verify(ctx context.Context, user, pass string) bool {
 
 // verify is Verify that tells a cancelled wait (error) apart from a wrong password.
 func (h *Htpasswd) verify(ctx context.Context, user, pass string) (bool, error) {
-	t := h.table.Load()
+	t := h.file.Load()
 	m, known := t.users[user]
 	if !known {
 		// Same cost as a known user, result ignored: timing must not reveal who exists.
@@ -145,7 +151,7 @@ func (h *Htpasswd) verify(ctx context.Context, user, pass string) (bool, error) 
 }
 
 // users reports the number of users loaded (for tests and logs).
-func (h *Htpasswd) users() int { return len(h.table.Load().users) }
+func (h *Htpasswd) users() int { return len(h.file.Load().users) }
 
 func orDiscard(l *slog.Logger) *slog.Logger {
 	if l == nil {

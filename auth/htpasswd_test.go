@@ -75,7 +75,7 @@ func TestHtpasswdReload(t *testing.T) {
 
 	t.Run("good file replaces users", func(t *testing.T) {
 		writeFile(t, filepath.Dir(path), "htpasswd", bcryptLine(t, "alice", "two", 4)+bcryptLine(t, "bob", "b", 4))
-		if err := h.Reload(); err != nil {
+		if err := h.Reload(t.Context()); err != nil {
 			t.Fatal(err)
 		}
 		if h.Verify(ctx, "alice", "one") || !h.Verify(ctx, "alice", "two") || !h.Verify(ctx, "bob", "b") {
@@ -85,7 +85,7 @@ func TestHtpasswdReload(t *testing.T) {
 
 	t.Run("broken file keeps last good", func(t *testing.T) {
 		writeFile(t, filepath.Dir(path), "htpasswd", bcryptLine(t, "alice", "three", 4)+"garbage line\n")
-		if err := h.Reload(); err == nil || !strings.Contains(err.Error(), "line 2") {
+		if err := h.Reload(t.Context()); err == nil || !strings.Contains(err.Error(), "line 2") {
 			t.Fatalf("Reload(broken) = %v, want an error naming line 2", err)
 		}
 		if !h.Verify(ctx, "alice", "two") || !h.Verify(ctx, "bob", "b") || h.Verify(ctx, "alice", "three") {
@@ -97,7 +97,7 @@ func TestHtpasswdReload(t *testing.T) {
 		if err := os.Remove(path); err != nil {
 			t.Fatal(err)
 		}
-		if err := h.Reload(); !errors.Is(err, fs.ErrNotExist) {
+		if err := h.Reload(t.Context()); !errors.Is(err, fs.ErrNotExist) {
 			t.Fatalf("Reload(missing) = %v, want ErrNotExist", err)
 		}
 		if !h.Verify(ctx, "alice", "two") {
@@ -121,7 +121,7 @@ func TestDummyFollowsCommonKind(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h, _ := newTestHtpasswd(t, tt.content, HtpasswdOptions{})
-			tab := h.table.Load()
+			tab := h.file.Load()
 			if tab.dummyUser != tt.want {
 				t.Fatalf("dummy borrowed from %q, want %q", tab.dummyUser, tt.want)
 			}

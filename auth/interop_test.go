@@ -40,7 +40,7 @@ func TestVerifyApacheHtpasswd(t *testing.T) {
 	h, _ := newTestHtpasswd(t, file.String(), HtpasswdOptions{})
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, ok := h.table.Load().users[userN(i)]; !ok {
+			if _, ok := h.file.Load().users[userN(i)]; !ok {
 				t.Skip("not generated")
 			}
 			if !h.Verify(t.Context(), userN(i), "pass word:"+tt.name) {

@@ -23,6 +23,6 @@ func stampOf(user, hash string) [sha256.Size]byte {
 // working when the user is removed or given a new password (issue 10, item 7). It never
 // leaves the process as it is: a refresh token carries only a keyed MAC of it.
 func (h *Htpasswd) Stamp(user string) ([sha256.Size]byte, bool) {
-	s, ok := h.table.Load().users[user].(stamped)
+	s, ok := h.file.Load().users[user].(stamped)
 	return s.stamp, ok
 }

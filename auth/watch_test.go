@@ -2,34 +2,33 @@ package auth
 
 import (
 	"context"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/portcullis/portcullis/internal/reload"
 )
 
-// startWatch runs a watcher on src until the test ends and returns a channel that receives
+// startWatch runs v's watcher until the test ends and returns a channel that receives
 // after checks. Once startWatch returns, the directories are watched. Debounce is a
 // millisecond and polling is off (an hour) unless pollOnly, so events are what is tested.
-func startWatch(t *testing.T, src *fileSource, pollOnly bool) <-chan struct{} {
+func startWatch[T any](t *testing.T, v *reload.Value[T], pollOnly bool) <-chan struct{} {
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
-	w := newWatcher(src, slog.New(slog.DiscardHandler))
-	w.debounce = time.Millisecond
-	w.poll = time.Hour
-	if pollOnly {
-		w.pollOnly, w.poll = true, 5*time.Millisecond
-	}
 	checks := make(chan struct{}, 1)
-	w.checked = func() {
-		select {
-		case checks <- struct{}{}:
-		default: // one pending signal is enough: the waiter rereads the state
-		}
+	v.Watch = reload.Watch{Debounce: time.Millisecond, Poll: time.Hour, NoEvents: pollOnly,
+		Checked: func(bool, error) {
+			select {
+			case checks <- struct{}{}:
+			default: // one pending signal is enough: the waiter rereads the state
+			}
+		}}
+	if pollOnly {
+		v.Watch.Poll = 5 * time.Millisecond
 	}
 	done := make(chan struct{})
-	go func() { w.run(ctx); close(done) }()
+	go func() { v.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
 	<-checks // the first check runs after the watches are in place
 	return checks
@@ -55,7 +54,7 @@ func TestWatchHtpasswd(t *testing.T) {
 
 	t.Run("rename replace", func(t *testing.T) {
 		h, path := newTestHtpasswd(t, one, HtpasswdOptions{})
-		checks := startWatch(t, h.src, false)
+		checks := startWatch(t, h.file, false)
 		replaceFile(t, path, two)
 		waitFor(t, checks, "bob after rename", func() bool { return h.users() == 2 })
 		if !h.Verify(t.Context(), "bob", "b") {
@@ -65,7 +64,7 @@ func TestWatchHtpasswd(t *testing.T) {
 
 	t.Run("write in place", func(t *testing.T) {
 		h, path := newTestHtpasswd(t, one, HtpasswdOptions{})
-		checks := startWatch(t, h.src, false)
+		checks := startWatch(t, h.file, false)
 		writeFile(t, filepath.Dir(path), filepath.Base(path), two)
 		waitFor(t, checks, "bob after write", func() bool { return h.users() == 2 })
 	})
@@ -87,7 +86,7 @@ func TestWatchHtpasswd(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		checks := startWatch(t, h.src, false)
+		checks := startWatch(t, h.file, false)
 		mustSymlink(t, "..v2", filepath.Join(dir, "..data_tmp"))
 		if err := os.Rename(filepath.Join(dir, "..data_tmp"), filepath.Join(dir, "..data")); err != nil {
 			t.Fatal(err)
@@ -97,7 +96,7 @@ func TestWatchHtpasswd(t *testing.T) {
 
 	t.Run("broken file keeps last good, fixed file loads", func(t *testing.T) {
 		h, path := newTestHtpasswd(t, one, HtpasswdOptions{})
-		checks := startWatch(t, h.src, false)
+		checks := startWatch(t, h.file, false)
 		replaceFile(t, path, two+"broken\n")
 		<-checks // the check after the write
 		if h.users() != 1 || !h.Verify(t.Context(), "alice", "a") {
@@ -109,19 +108,19 @@ func TestWatchHtpasswd(t *testing.T) {
 
 	t.Run("unchanged content keeps the cache", func(t *testing.T) {
 		h, path := newTestHtpasswd(t, one, HtpasswdOptions{})
-		checks := startWatch(t, h.src, false)
-		gen := h.table.Load().gen
+		checks := startWatch(t, h.file, false)
+		gen := h.file.Load().gen
 		replaceFile(t, path, one)
 		writeFile(t, filepath.Dir(path), "unrelated", "x")
 		<-checks
-		if got := h.table.Load().gen; got != gen {
+		if got := h.file.Load().gen; got != gen {
 			t.Fatalf("generation %d -> %d on a write that changed nothing", gen, got)
 		}
 	})
 
 	t.Run("polling alone", func(t *testing.T) {
 		h, path := newTestHtpasswd(t, one, HtpasswdOptions{})
-		checks := startWatch(t, h.src, true)
+		checks := startWatch(t, h.file, true)
 		writeFile(t, filepath.Dir(path), "htpasswd", two)
 		waitFor(t, checks, "bob by polling", func() bool { return h.users() == 2 })
 	})
@@ -133,7 +132,7 @@ func TestWatchGroups(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checks := startWatch(t, g.src, false)
+	checks := startWatch(t, g.file, false)
 	replaceFile(t, path, "admins: alice bob\n")
 	waitFor(t, checks, "bob in admins", func() bool { return len(g.For("bob")) == 1 })
 }

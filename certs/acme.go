@@ -43,7 +43,7 @@ type ACMEOptions struct {
 
 // ACME obtains and renews certificates from an ACME CA through autocert. Challenges are
 // answered by TLS-ALPN-01 on the HTTPS listener (which must offer NextProtos) and, when
-// HTTPHandler serves port 80, by HTTP-01 as well.
+// HTTPChallenges answers on port 80, by HTTP-01 as well.
 type ACME struct {
 	m        *autocert.Manager
 	hosts    []string
@@ -126,18 +126,17 @@ func (a *ACME) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, err
 // as ServerOptions.ExtraNextProtos.
 func (a *ACME) NextProtos() []string { return []string{acme.ALPNProto} }
 
-// HTTPHandler answers HTTP-01 challenges under /.well-known/acme-challenge/ and hands every
-// other request to fallback (normally a redirect to HTTPS). Calling it turns HTTP-01 on.
-func (a *ACME) HTTPHandler(fallback http.Handler) http.Handler {
-	challenges := a.m.HTTPHandler(fallback)
+// HTTPChallenges answers HTTP-01 challenges: the requests under
+// /.well-known/acme-challenge/ on port 80, which the caller routes here (package server
+// does). Calling it turns HTTP-01 on; without it only TLS-ALPN-01 is used.
+func (a *ACME) HTTPChallenges() http.Handler {
+	challenges := a.m.HTTPHandler(nil)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// autocert checks the Host header, port included, against the host policy. A CA
 		// validating on another port than 80 (an internal ACME CA, pebble) sends one.
-		if strings.HasPrefix(r.URL.Path, "/.well-known/acme-challenge/") {
-			if host, _, err := net.SplitHostPort(r.Host); err == nil {
-				r = r.Clone(r.Context())
-				r.Host = host
-			}
+		if host, _, err := net.SplitHostPort(r.Host); err == nil {
+			r = r.Clone(r.Context())
+			r.Host = host
 		}
 		challenges.ServeHTTP(w, r)
 	})

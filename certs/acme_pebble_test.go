@@ -43,9 +43,10 @@ func TestACMEPebble(t *testing.T) {
 	redirect := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "https://"+r.Host+r.URL.RequestURI(), http.StatusMovedPermanently)
 	})
-	plain := http.NewServeMux()
-	plain.Handle(httpHost+"/", http01.HTTPHandler(redirect))
-	plain.Handle("/", alpn.HTTPHandler(redirect))
+	plain := http.NewServeMux() // the routing package server does on port 80
+	plain.Handle(httpHost+"/.well-known/acme-challenge/", http01.HTTPChallenges())
+	plain.Handle("/.well-known/acme-challenge/", alpn.HTTPChallenges())
+	plain.Handle("/", redirect)
 	serveOn(t, env.httpLn, plain, nil)
 	serveOn(t, env.tlsLn, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "ok") }),
 		ServerConfig(alpn.GetCertificate, ServerOptions{ExtraNextProtos: alpn.NextProtos()}))

@@ -11,7 +11,8 @@
 // ServerConfig builds the tls.Config with the house defaults (TLS 1.2 minimum, HTTP/2,
 // optional client certificates), and TrustInstructions tells users how to trust the local CA.
 //
-// certs knows nothing of HTTP requests: redirects, HSTS and the :80 listener live in package
-// gateway; the certificate-expiry metric is wired by cmd/gateway from NotAfter; turning a
-// client certificate into a principal is the authenticator's job.
+// certs knows nothing of HTTP requests beyond answering ACME HTTP-01 challenges routed to
+// it: listeners, redirects, HSTS and which paths reach the challenge handler live in
+// package server; the certificate-expiry metric is wired by cmd/gateway from NotAfter;
+// turning a client certificate into a principal is the authenticator's job.
 package certs

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/portcullis/portcullis/internal/atomicfile"
+	"github.com/portcullis/portcullis/internal/reload"
 )
 
 // filesFixture runs a Files over a directory behind a real TLS listener.
@@ -37,23 +38,24 @@ func newFilesFixture(t *testing.T, setup func(f *Files)) (*filesFixture, *tls.Ce
 		t.Fatal(err)
 	}
 	fx.files = f
-	f.pollEvery = time.Hour // only events, unless setup says otherwise
-	f.debounce = 20 * time.Millisecond
-	f.onReload = func(err error) { fx.reloads <- err }
+	// Only events, unless setup says otherwise.
+	f.file.Watch = reload.Watch{Debounce: 20 * time.Millisecond, Poll: time.Hour, Checked: fx.checked}
 	if setup != nil {
 		setup(f)
 	}
 	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error)
-	go func() { done <- f.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	})
+	done := make(chan struct{})
+	go func() { f.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
 	fx.addr = serveTLS(t, ServerConfig(f.GetCertificate, ServerOptions{}), nil)
 	return fx, first
+}
+
+// checked reports every reload attempt Run makes.
+func (fx *filesFixture) checked(attempted bool, err error) {
+	if attempted {
+		fx.reloads <- err
+	}
 }
 
 // replace writes a new pair for name the way certbot does: each file renamed into place.
@@ -125,10 +127,10 @@ func TestFilesReloadOnReplace(t *testing.T) {
 		if !bytes.Equal(fx.served(t), second.Certificate[0]) {
 			t.Error("a corrupt file replaced the served certificate")
 		}
-		if !strings.Contains(fx.logs.String(), "TLS certificate reload failed") || !strings.Contains(fx.logs.String(), err.Error()) {
+		if !strings.Contains(fx.logs.String(), "reload failed; keeping the last good version") || !strings.Contains(fx.logs.String(), err.Error()) {
 			t.Errorf("failure not logged with its cause; logs:\n%s", fx.logs)
 		}
-		if err := fx.files.Reload(); err == nil {
+		if err := fx.files.Reload(t.Context()); err == nil {
 			t.Error("Reload of a corrupt pair succeeded")
 		}
 	})
@@ -186,15 +188,13 @@ func TestFilesKubernetesSecretSwap(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.pollEvery, f.debounce = time.Hour, 20*time.Millisecond
-	reloads := make(chan error, 64)
-	f.onReload = func(err error) { reloads <- err }
+	fx := &filesFixture{ca: ca, files: f, logs: logs, reloads: make(chan error, 64),
+		addr: serveTLS(t, ServerConfig(f.GetCertificate, ServerOptions{}), nil)}
+	f.file.Watch = reload.Watch{Debounce: 20 * time.Millisecond, Poll: time.Hour, Checked: fx.checked}
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan struct{})
-	go func() { defer close(done); _ = f.Run(ctx) }()
+	go func() { defer close(done); f.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
-	fx := &filesFixture{ca: ca, files: f, logs: logs, reloads: reloads,
-		addr: serveTLS(t, ServerConfig(f.GetCertificate, ServerOptions{}), nil)}
 	if !bytes.Equal(fx.served(t), first.Certificate[0]) {
 		t.Fatal("initial certificate not served")
 	}
@@ -205,8 +205,8 @@ func TestFilesKubernetesSecretSwap(t *testing.T) {
 // TestFilesPollFallback covers file systems without change events.
 func TestFilesPollFallback(t *testing.T) {
 	fx, _ := newFilesFixture(t, func(f *Files) {
-		f.noWatch = true
-		f.pollEvery = 10 * time.Millisecond
+		f.file.Watch.NoEvents = true
+		f.file.Watch.Poll = 10 * time.Millisecond
 	})
 	second := fx.replace(t, "second.example.test")
 	fx.waitServed(t, second)
@@ -234,17 +234,17 @@ func TestFilesReloadSkipsUnchanged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if changed, err := f.reload(false); changed || err != nil {
+	if changed, err := f.file.Check(t.Context()); changed || err != nil {
 		t.Errorf("unchanged files: reload = %v, %v; want no change", changed, err)
 	}
 	write(t, certFile, "garbage")
-	if _, err := f.reload(false); err == nil {
+	if _, err := f.file.Check(t.Context()); err == nil {
 		t.Fatal("broken pair loaded")
 	}
-	if changed, err := f.reload(false); changed || err != nil {
+	if changed, err := f.file.Check(t.Context()); changed || err != nil {
 		t.Errorf("unchanged broken files reported again: %v, %v", changed, err)
 	}
-	if err := f.Reload(); err == nil {
+	if err := f.Reload(t.Context()); err == nil {
 		t.Error("forced Reload of a broken pair succeeded")
 	}
 	cert, err := f.GetCertificate(nil)

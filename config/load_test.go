@@ -1,7 +1,10 @@
 package config
 
 import (
+	"bytes"
+	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -14,15 +17,26 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-func load(t *testing.T, args []string, env map[string]string) (Config, error) {
+// read runs the loader over args and env as `gateway gc` does (no validation).
+func read(t *testing.T, args []string, env map[string]string) (Config, error) {
+	t.Helper()
+	return loader(t, args, env).Read()
+}
+
+func loader(t *testing.T, args []string, env map[string]string) *Loader {
 	t.Helper()
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	l := NewLoader(fs, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	var environ []string
+	for k, v := range env {
+		environ = append(environ, k+"="+v)
+	}
+	environ = append(environ, "PATH=/usr/bin", "HOME=/root") // not ours: ignored
+	l := NewLoader(fs, func() []string { return environ })
 	if err := fs.Parse(args); err != nil {
 		t.Fatalf("parse %v: %v", args, err)
 	}
-	return l.Load()
+	return l
 }
 
 func TestPrecedence(t *testing.T) {
@@ -55,7 +69,7 @@ func TestPrecedence(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err := load(t, tc.args, tc.env)
+			c, err := read(t, tc.args, tc.env)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -72,6 +86,10 @@ func TestLoadErrors(t *testing.T) {
 	os.WriteFile(typo, []byte("listn: :1\n"), 0o600)
 	two := filepath.Join(dir, "two.yaml")
 	os.WriteFile(two, []byte("listen: :1\n---\nlisten: :2\n"), 0o600)
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("listen: :1\n  data: x\n"), 0o600)
+	list := filepath.Join(dir, "list.yaml")
+	os.WriteFile(list, []byte("listen: [\":1\"]\n"), 0o600)
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -80,11 +98,16 @@ func TestLoadErrors(t *testing.T) {
 	}{
 		{"unknown key", []string{"--config", typo}, nil, "listn"},
 		{"two documents", []string{"--config", two}, nil, "more than one YAML document"},
-		{"missing file", []string{"--config", filepath.Join(dir, "nope.yaml")}, nil, "reading config file"},
-		{"bad env duration", nil, map[string]string{"GATEWAY_SHUTDOWN_TIMEOUT": "soon"}, "GATEWAY_SHUTDOWN_TIMEOUT"},
+		{"missing file", []string{"--config", filepath.Join(dir, "nope.yaml")}, nil, "--config: reading the configuration file"},
+		{"missing file from env", nil, map[string]string{"GATEWAY_CONFIG": filepath.Join(dir, "nope.yaml")}, "GATEWAY_CONFIG: reading the configuration file"},
+		{"bad env duration", nil, map[string]string{"GATEWAY_SHUTDOWN_TIMEOUT": "soon"}, "GATEWAY_SHUTDOWN_TIMEOUT: \"soon\" is not a duration"},
+		{"bad flag duration", []string{"--shutdown-timeout", "soon"}, nil, "--shutdown-timeout: \"soon\" is not a duration"},
+		{"unknown variable", nil, map[string]string{"GATEWAY_LISTN": ":1"}, "GATEWAY_LISTN: unknown variable; did you mean GATEWAY_LISTEN?"},
+		{"not YAML", []string{"--config", bad}, nil, "bad.yaml:2: not valid YAML"},
+		{"list for a string", []string{"--config", list}, nil, "list.yaml:1: listen: want a single value, not a list"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := load(t, tc.args, tc.env)
+			_, err := read(t, tc.args, tc.env)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want it to mention %q", err, tc.want)
 			}
@@ -99,7 +122,7 @@ func TestKeysMatchYAML(t *testing.T) {
 	tags := map[string]bool{}
 	rt := reflect.TypeOf(c)
 	for i := range rt.NumField() {
-		if k := strings.Split(rt.Field(i).Tag.Get("yaml"), ",")[0]; !fileOnlyKeys[k] {
+		if k := strings.Split(rt.Field(i).Tag.Get("yaml"), ",")[0]; fileOnly(&c)[k] == nil {
 			tags[k] = true
 		}
 	}
@@ -160,16 +183,48 @@ func TestValidateAcceptsGoodConfigs(t *testing.T) {
 	}
 }
 
-// FuzzParse: any input either fails cleanly or yields a Config that survives a YAML round
-// trip unchanged.
+// FuzzParse: any input either fails with *Problem values, the same ones every time, or
+// yields a Config that survives a YAML round trip unchanged. And whatever yaml.v3's strict
+// decoder (what Parse used before) accepts, Parse accepts and reads alike, merge keys
+// aside.
 func FuzzParse(f *testing.F) {
-	for _, s := range []string{"", "listen: :1\n", "hostname: [a, b]\nshutdown_timeout: 3s\n", "tls: acme\n", "listen: [1]\n", "{}", "- a", "realm: \"\\u0000\"", "shutdown_timeout: 10\n"} {
+	for _, s := range []string{"", "listen: :1\n", "hostname: [a, b]\nshutdown_timeout: 3s\n", "tls: acme\n",
+		"listen: [1]\n", "{}", "- a", "realm: \"\\u0000\"", "shutdown_timeout: 10\n", "listn: x\nrealm: [a]\n",
+		"hostname: &h a\nrealm: *h\n", "realm: !!binary aGVsbG8=\n", "listen: :1\nlisten: :2\n", "---\n", "a: 1\n---\nb: 2\n",
+		"hostname: a\n", "trusted_proxy: ~\n", "shutdown_timeout: \"1h\"\n",
+		"trusted_issuers:\n  - issuer: https://a\n    audience: x\n    algorithms: [RS256]\n", "trusted_issuers: [{issuer: a, discovery: true}]\n"} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var c Config
-		if err := Parse(data, &c); err != nil {
+		err := Parse(data, &c)
+		var again Config
+		if err2 := Parse(data, &again); fmt.Sprint(err) != fmt.Sprint(err2) || !reflect.DeepEqual(c, again) {
+			t.Fatalf("two parses differ: %v / %v", err, err2)
+		}
+		for _, e := range Problems(err) {
+			if _, ok := errors.AsType[*Problem](e); !ok {
+				t.Fatalf("%v is a %T, not a *Problem", e, e)
+			}
+		}
+		var old Config
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		dec.KnownFields(true)
+		oldErr := dec.Decode(&old)
+		var extra any
+		if oldErr == nil && errors.Is(dec.Decode(&extra), io.EOF) {
+			for _, e := range Problems(err) {
+				// yaml.v3 applies merge keys and skips empty keys; Parse refuses both.
+				if m := e.Error(); !strings.Contains(m, "merge keys") && !strings.Contains(m, "key is empty") {
+					t.Fatalf("yaml.v3 accepts %q, Parse says: %v", data, err)
+				}
+			}
+		}
+		if err != nil {
 			return
+		}
+		if oldErr == nil && !reflect.DeepEqual(normal(c), normal(old)) {
+			t.Fatalf("yaml.v3 and Parse read %q differently:\n%+v\n%+v", data, old, c)
 		}
 		out, err := yaml.Marshal(c)
 		if err != nil {
@@ -233,11 +288,8 @@ trusted_issuers:
     username_claim: repository
     groups_claim: groups
 `), 0o600)
-	c, err := load(t, []string{"--config", file, "--hostname", "registry.example.com"}, map[string]string{"GATEWAY_AUTH": "token"})
+	c, err := loader(t, []string{"--config", file, "--hostname", "registry.example.com"}, map[string]string{"GATEWAY_AUTH": "token"}).Load()
 	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}
 	if c.Auth != AuthToken || c.TokenTTL != 2*time.Minute || c.TokenServiceName() != "registry.example.com" ||
@@ -261,10 +313,39 @@ trusted_issuers:
 	}
 	err = c.Validate()
 	for _, want := range []string{"auth:", "token_realm:", "token_service:", "token_ttl:", "token_alg:", "upstream_auth:",
-		"trusted_issuers[0]: give exactly one", "trusted_issuers[1]: discovery needs an https", "trusted_issuers[1]: audience is required",
-		`trusted_issuers[1]: algorithm "HS256"`} {
+		"trusted_issuers: entry 1: give exactly one", "trusted_issuers: entry 2: discovery needs an https", "trusted_issuers: entry 2: audience is required",
+		`trusted_issuers: entry 2: algorithm "HS256"`} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate does not say %q:\n%v", want, err)
 		}
+	}
+}
+
+func TestTrustedIssuersRead(t *testing.T) {
+	for name, tc := range map[string]struct{ yaml, want string }{
+		"not a list":     {"trusted_issuers: https://a\n", "line 1: trusted_issuers: want a list of issuers"},
+		"unknown key":    {"trusted_issuers:\n  - issuer: https://a\n    audiance: x\n", `line 1: trusted_issuers: entry 1 (line 3): unknown key "audiance"; did you mean audience?`},
+		"wrong type":     {"trusted_issuers:\n  - issuer: https://a\n    discovery: maybe\n", "line 1: trusted_issuers: line 3: cannot unmarshal"},
+		"not a mapping":  {"trusted_issuers:\n  - https://a\n", "entry 1 (line 2): want keys such as issuer and audience"},
+		"no flag for it": {"", ""},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var c Config
+			err := Parse([]byte(tc.yaml), &c)
+			if tc.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Parse: %v, want %q", err, tc.want)
+			}
+		})
+	}
+	fs := flag.NewFlagSet("x", flag.ContinueOnError)
+	NewLoader(fs, func() []string { return nil })
+	if fs.Lookup("trusted-issuers") != nil {
+		t.Error("trusted_issuers has a flag; it is a file-only setting")
 	}
 }

@@ -17,7 +17,7 @@ var tokenAlgs = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "
 func (c Config) tokenProblems() []error {
 	var errs []error
 	bad := func(key, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
+		errs = append(errs, problemf(Source{}, key, format, args...))
 	}
 	plain := func(s string) bool { return s != "" && !strings.ContainsAny(s, "\"\\ \t\r\n") }
 
@@ -67,15 +67,17 @@ func (c Config) tokenProblems() []error {
 	}
 	seen := map[string]bool{}
 	for i, ti := range c.TrustedIssuers {
-		key := fmt.Sprintf("trusted_issuers[%d]", i)
+		entry := func(format string, args ...any) {
+			bad("trusted_issuers", "entry %d: %s", i+1, fmt.Sprintf(format, args...))
+		}
 		if ti.Issuer == "" {
-			bad(key, "issuer is required")
+			entry("issuer is required")
 		} else if seen[ti.Issuer] {
-			bad(key, "issuer %q is listed twice", ti.Issuer)
+			entry("issuer %q is listed twice", ti.Issuer)
 		}
 		seen[ti.Issuer] = true
 		if ti.Issuer == c.TokenIssuer {
-			bad(key, "issuer %q is this gateway's own token_issuer", ti.Issuer)
+			entry("issuer %q is this gateway's own token_issuer", ti.Issuer)
 		}
 		n := 0
 		for _, set := range []bool{ti.JWKSURL != "", ti.JWKSFile != "", ti.Discovery} {
@@ -84,27 +86,27 @@ func (c Config) tokenProblems() []error {
 			}
 		}
 		if n != 1 {
-			bad(key, "give exactly one of jwks_url, jwks_file and discovery: true")
+			entry("give exactly one of jwks_url, jwks_file and discovery: true")
 		}
 		if ti.JWKSURL != "" && !isHTTPSURL(ti.JWKSURL) {
-			bad(key, "jwks_url %q must be an https:// URL", ti.JWKSURL)
+			entry("jwks_url %q must be an https:// URL", ti.JWKSURL)
 		}
 		if ti.Discovery && !isHTTPSURL(ti.Issuer) {
-			bad(key, "discovery needs an https:// issuer, not %q", ti.Issuer)
+			entry("discovery needs an https:// issuer, not %q", ti.Issuer)
 		}
 		for _, f := range []struct{ name, path string }{{"jwks_file", ti.JWKSFile}, {"ca_file", ti.CAFile}} {
 			if f.path != "" {
 				if _, err := os.Stat(f.path); err != nil {
-					bad(key, "%s: %v", f.name, err)
+					entry("%s: %v", f.name, err)
 				}
 			}
 		}
 		if ti.Audience == "" {
-			bad(key, "audience is required: the aud its tokens carry for this gateway")
+			entry("audience is required: the aud its tokens carry for this gateway")
 		}
 		for _, a := range ti.Algorithms {
 			if !slices.Contains(tokenAlgs, a) {
-				bad(key, "algorithm %q: use %s", a, strings.Join(tokenAlgs, ", "))
+				entry("algorithm %q: use %s", a, strings.Join(tokenAlgs, ", "))
 			}
 		}
 	}

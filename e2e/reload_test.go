@@ -29,16 +29,15 @@ const (
 	reloadTick    = 50 * time.Millisecond
 )
 
-// The log messages the reload paths print: logKeptLastGood is both the file watcher's
-// (auth/watch.go) and SIGHUP's (cmd/gateway/serve.go); the others are policy/reloader.go's,
-// certs/watch.go's and serve.go's. Tests match on them, so a reworded message fails
-// here rather than going unnoticed by operators grepping for it.
+// The log messages the reload paths print: logKeptLastGood is every failed reload's, from
+// the file watcher or SIGHUP, for every file (internal/reload), with what=<name>;
+// logPolicyReloaded is policy/reloader.go's, logHangup server/hangup.go's. Tests match on
+// them, so a reworded message fails here rather than going unnoticed by operators grepping
+// for it.
 const (
-	logKeptLastGood       = "reload failed; keeping the last good version"
-	logPolicyReloadFailed = "policy reload failed; keeping the previous policy"
-	logPolicyReloaded     = "policy reloaded"
-	logCertReloadFailed   = "TLS certificate reload failed; still serving the previous certificate"
-	logHangup             = "SIGHUP: reloading users, groups, policy and certificates"
+	logKeptLastGood   = "reload failed; keeping the last good version"
+	logPolicyReloaded = "policy reloaded"
+	logHangup         = "SIGHUP: reloading"
 )
 
 func TestReloadHtpasswd(t *testing.T) {
@@ -147,7 +146,7 @@ func TestReloadPolicy(t *testing.T) {
 	// Line 3 does not parse; the failure must name the file and the line.
 	from := len(g.Log())
 	reloadReplace(t, file, []byte("package portcullis.authz\n\ngranted contains {{{ if\n"))
-	line, _ := reloadWaitLog(t, g, from, logPolicyReloadFailed)
+	line, _ := reloadWaitLog(t, g, from, logKeptLastGood, "what=policy")
 	t.Logf("broken policy logged: %s", line)
 	if want := filepath.Base(file) + ":3"; !strings.Contains(line, want) {
 		t.Errorf("policy failure log line does not name %s: %s", want, line)
@@ -198,7 +197,7 @@ func TestReloadPolicyTests(t *testing.T) {
 
 	from := len(g.Log())
 	reloadReplace(t, policyFile, []byte(reloadPolicy("v2", "")))
-	line, _ := reloadWaitLog(t, g, from, logPolicyReloadFailed)
+	line, _ := reloadWaitLog(t, g, from, logKeptLastGood, "what=policy")
 	t.Logf("policy failing its tests logged: %s", line)
 	if !strings.Contains(line, "test_bob_cannot_pull_x_y") {
 		t.Errorf("policy failure log line does not name the failing test: %s", line)
@@ -280,7 +279,7 @@ func TestReloadTLSFiles(t *testing.T) {
 
 	from := len(g.Log())
 	reloadReplace(t, keyFile, []byte("-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n"))
-	line, _ := reloadWaitLog(t, g, from, logCertReloadFailed)
+	line, _ := reloadWaitLog(t, g, from, logKeptLastGood, "what=certificate")
 	t.Logf("corrupt key logged: %s", line)
 	if !strings.Contains(line, keyFile) {
 		t.Errorf("certificate failure log line does not name %s: %s", keyFile, line)

@@ -1,11 +1,11 @@
 // Package gateway owns the request pipeline that stands in front of a registry. Its
 // ServeHTTP reads top to bottom: it reads every request once (Classify: endpoint,
-// repository, actions) and refuses anything a backend could read differently (escapes,
-// dot segments, "//", names outside the spec grammar, form bodies); asks an
-// Authenticator who is calling and an Authorizer what they may do; serves the catalog and
-// docker search filtered to what the caller may pull; and forwards exactly the path it
-// judged to a backend: an in-process http.Handler (NewInProcess) or a URL through
-// httputil.ReverseProxy (NewUpstream). When a request has been answered, one immutable
+// repository, actions, read by distspec as the bundled registry reads them) and refuses
+// anything a backend could read differently (escapes, dot segments, "//", names outside
+// the spec grammar, form bodies); asks an Authenticator who is calling and an Authorizer
+// what they may do; serves the catalog and docker search filtered to what the caller may
+// pull; and forwards exactly the path it judged to a backend: an in-process http.Handler
+// (NewInProcess) or a URL through httputil.ReverseProxy (NewUpstream). When a request has been answered, one immutable
 // Record (who, what, decision, outcome, status, bytes) goes to the access log and to
 // every Observer (metrics, the audit trail), so they all count the same facts.
 //

@@ -15,6 +15,7 @@ import (
 func TestImportWalls(t *testing.T) {
 	allowed := map[string]bool{
 		"github.com/portcullis/portcullis/access":    true,
+		"github.com/portcullis/portcullis/distspec":  true,
 		"github.com/portcullis/portcullis/errcode":   true,
 		"github.com/portcullis/portcullis/reference": true,
 	}

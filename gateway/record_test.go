@@ -50,7 +50,7 @@ func TestRecordPerOutcome(t *testing.T) {
 		want                          Record
 	}{
 		{name: "refused path", method: "GET", uri: "/v2/a/../b/tags/list", user: "alice",
-			want: Record{Outcome: OutcomeRefused, Status: 400, Reason: "refused: dot segment in path"}},
+			want: Record{Outcome: OutcomeRefused, Status: 400, Reason: "refused: invalid repository name"}},
 		{name: "no credentials on base", method: "GET", uri: "/v2/",
 			want: Record{Outcome: OutcomeUnauthenticated, Status: 401, Reason: "authentication required", Route: Route{Kind: KindBase}}},
 		{name: "bad credentials", method: "GET", uri: "/v2/team/a/tags/list", user: "mallory",

@@ -1,23 +1,30 @@
 package gateway
 
-import "github.com/portcullis/portcullis/access"
-
-// Kind names an endpoint family. The values are the ones the bundled registry's router
-// uses, so the two readings compare directly.
-type Kind string
-
-// The endpoints the gateway knows.
-const (
-	KindBase      Kind = "base"      // /v2/
-	KindCatalog   Kind = "catalog"   // /v2/_catalog (served by the gateway, filtered)
-	KindTags      Kind = "tags"      // /v2/<name>/tags/list
-	KindManifest  Kind = "manifest"  // /v2/<name>/manifests/<reference>
-	KindBlob      Kind = "blob"      // /v2/<name>/blobs/<digest>
-	KindUploads   Kind = "uploads"   // /v2/<name>/blobs/uploads/ (start, monolithic, mount)
-	KindUpload    Kind = "upload"    // /v2/<name>/blobs/uploads/<id>
-	KindReferrers Kind = "referrers" // /v2/<name>/referrers/<digest>
-	KindSearch    Kind = "search"    // /v1/search (served by the gateway, filtered)
+import (
+	"github.com/portcullis/portcullis/access"
+	"github.com/portcullis/portcullis/distspec"
 )
+
+// Kind names an endpoint family: distspec's kinds, plus KindSearch.
+type Kind = distspec.Kind
+
+// The endpoints the gateway knows: the distribution spec's, read by distspec as the
+// bundled registry reads them, and docker's search, which the gateway serves itself.
+const (
+	KindBase      = distspec.KindBase      // /v2/
+	KindCatalog   = distspec.KindCatalog   // /v2/_catalog (served by the gateway, filtered)
+	KindTags      = distspec.KindTags      // /v2/<name>/tags/list
+	KindManifest  = distspec.KindManifest  // /v2/<name>/manifests/<reference>
+	KindBlob      = distspec.KindBlob      // /v2/<name>/blobs/<digest>
+	KindUploads   = distspec.KindUploads   // /v2/<name>/blobs/uploads/ (start, monolithic, mount)
+	KindUpload    = distspec.KindUpload    // /v2/<name>/blobs/uploads/<id>
+	KindReferrers = distspec.KindReferrers // /v2/<name>/referrers/<digest>
+
+	KindSearch Kind = "search" // /v1/search (served by the gateway, filtered; GET only)
+)
+
+// searchPath is docker's search endpoint, which no registry backend serves.
+const searchPath = "/v1/search"
 
 // Route is the gateway's one reading of a request: which endpoint, on which repository,
 // needing which access. Path is the exact path that was judged; it is the path forwarded.

@@ -120,7 +120,7 @@ func (te *tokenEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	case TokenPath:
 	default:
-		errcode.Write(w, r, notFound())
+		errcode.Write(w, r, errcode.New(errcode.Unsupported, "no such endpoint").WithStatus(http.StatusNotFound))
 		return
 	}
 	ev := &TokenEvent{ID: c.id, Time: c.start, ClientIP: c.ip, UserAgent: r.UserAgent(), Principal: access.Anonymous()}

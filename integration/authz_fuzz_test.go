@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/portcullis/portcullis/access"
+	"github.com/portcullis/portcullis/distspec"
 	"github.com/portcullis/portcullis/policy"
 	"github.com/portcullis/portcullis/registry"
 )
@@ -210,9 +211,9 @@ func requiredAccess(t *testing.T, b *http.Request) ([]access.Resource, bool) {
 		return nil, false
 	}
 	switch rt.Kind {
-	case registry.KindBase:
+	case distspec.KindBase:
 		return nil, true
-	case registry.KindCatalog:
+	case distspec.KindCatalog:
 		return []access.Resource{{Type: access.TypeRegistry, Name: "catalog", Actions: []string{access.All}}}, true
 	}
 	var actions []string
@@ -227,7 +228,7 @@ func requiredAccess(t *testing.T, b *http.Request) ([]access.Resource, bool) {
 		t.Fatalf("method %s reached the backend", b.Method)
 	}
 	need := []access.Resource{{Type: access.TypeRepository, Name: rt.Name, Actions: actions}}
-	if rt.Kind == registry.KindUploads {
+	if rt.Kind == distspec.KindUploads {
 		q := b.URL.Query()
 		if q.Has("mount") && !q.Has("from") {
 			// OCI 1.1 lets a registry mount from any repository when from is missing.

@@ -2,9 +2,11 @@
 package integration
 
 import (
+	"net/http"
 	"net/url"
 	"testing"
 
+	"github.com/portcullis/portcullis/distspec"
 	"github.com/portcullis/portcullis/gateway"
 	"github.com/portcullis/portcullis/registry"
 )
@@ -44,17 +46,57 @@ var routeSeeds = []struct{ method, uri string }{
 	{"GET", "/v2/a/manifests/sha256+b64u:AbC="},
 }
 
-// agree checks one request: whatever the gateway accepts (and forwards), the bundled
-// registry's router reads as the same endpoint on the same repository, reference and
-// upload. The gateway may refuse more than the registry; never the other way round.
-func agree(t *testing.T, method, raw string) {
+// outcome is how the gateway and the bundled registry read one request.
+type outcome int
+
+const (
+	skipped     outcome = iota // not a request URI, or the gateway's own /v1/search
+	same                       // both accept it as the same route
+	bothRefused                // both refuse it, with the same code and status
+	stricter                   // only the gateway refuses it, for one of its documented reasons
+)
+
+// agree checks one request against the one grammar: the registry's router is distspec's,
+// route for route and error for error; what the gateway accepts (and forwards), the
+// registry's router reads as the same endpoint, repository, reference and upload id; what
+// both refuse, they refuse with the same code and status, so a client cannot tell which
+// layer answered; what only the gateway refuses is one of its stricter refusals, restated
+// independently by stricterReason, with a 400. The registry never refuses what the
+// gateway accepted.
+func agree(t *testing.T, method, raw string) outcome {
 	u, err := url.ParseRequestURI(raw)
 	if err != nil {
-		return
+		return skipped
 	}
-	gw, err := gateway.Classify(method, u)
-	if err != nil || gw.Kind == gateway.KindSearch { // refused, or served by the gateway alone
-		return
+	return agreeURL(t, method, u)
+}
+
+func agreeURL(t *testing.T, method string, u *url.URL) outcome {
+	gw, gerr := gateway.Classify(method, u)
+	if gw.Kind == gateway.KindSearch { // served by the gateway alone
+		return skipped
+	}
+	if gerr != nil {
+		reg, rerr := registry.ParseRoute(method, u) // as if the request reached it directly
+		shared, serr := distspec.Parse(method, u.Path)
+		if reg != shared || errString(rerr) != errString(serr) {
+			t.Fatalf("%s %s: registry reads %+v, %v; distspec %+v, %v", method, u, reg, rerr, shared, serr)
+		}
+		if rerr != nil {
+			if gc, gs := codeOf(gerr); gc != codeOnly(rerr) || gs != statusOf(rerr) {
+				t.Fatalf("%s %s: gateway refused with %d %s (%v), registry with %d %s (%v)",
+					method, u, gs, gc, gerr, statusOf(rerr), codeOnly(rerr), rerr)
+			}
+			return bothRefused
+		}
+		why := stricterReason(u, reg)
+		if why == "" {
+			t.Fatalf("%s %s: gateway refused (%v) what the registry reads as %+v, for no documented reason", method, u, gerr, reg)
+		}
+		if _, gs := codeOf(gerr); gs != http.StatusBadRequest {
+			t.Fatalf("%s %s: gateway refused (%s) with %v, want a 400", method, u, why, gerr)
+		}
+		return stricter
 	}
 	fwd, err := url.ParseRequestURI(u.RequestURI()) // what the backend receives
 	if err != nil {
@@ -62,15 +104,16 @@ func agree(t *testing.T, method, raw string) {
 	}
 	reg, err := registry.ParseRoute(method, fwd)
 	if err != nil {
-		t.Fatalf("%s %s: gateway accepted %+v, registry refused: %v", method, raw, gw, err)
+		t.Fatalf("%s %s: gateway accepted %+v, registry refused: %v", method, u, gw, err)
 	}
-	if string(gw.Kind) != reg.Kind || gw.Name != reg.Name || gw.UploadID != reg.UploadID {
+	if gw.Kind != reg.Kind || gw.Name != reg.Name || gw.UploadID != reg.UploadID {
 		t.Fatalf("%s %s: gateway read %s %q upload %q, registry %s %q upload %q",
-			method, raw, gw.Kind, gw.Name, gw.UploadID, reg.Kind, reg.Name, reg.UploadID)
+			method, u, gw.Kind, gw.Name, gw.UploadID, reg.Kind, reg.Name, reg.UploadID)
 	}
 	if gw.Kind != gateway.KindUploads && gw.Reference != reg.Reference {
-		t.Fatalf("%s %s: gateway reference %q, registry %q", method, raw, gw.Reference, reg.Reference)
+		t.Fatalf("%s %s: gateway reference %q, registry %q", method, u, gw.Reference, reg.Reference)
 	}
+	return same
 }
 
 func TestRouteAgreement(t *testing.T) {
@@ -79,10 +122,11 @@ func TestRouteAgreement(t *testing.T) {
 	}
 }
 
-// FuzzRouteAgreement: no request reads one way at the gateway and another at the registry.
+// FuzzRouteAgreement: no request reads one way at the gateway and another at the
+// registry, and no refusal differs but by the gateway's documented stricter rules.
 func FuzzRouteAgreement(f *testing.F) {
 	for _, s := range routeSeeds {
 		f.Add(s.method, s.uri)
 	}
-	f.Fuzz(agree)
+	f.Fuzz(func(t *testing.T, method, raw string) { agree(t, method, raw) })
 }

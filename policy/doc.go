@@ -5,7 +5,8 @@
 // It owns the policy contract, the built-in default policy, policy loading and hot reload.
 // It leaves to others: classifying requests into resources (gateway), who the principal is
 // and which groups they hold (auth), turning a decision into a 401/403 or a filtered catalog
-// (gateway), and signals (cmd/gateway wires SIGHUP to Reloader.Reload).
+// (gateway), when files changed and what a failed reload keeps (internal/reload), and
+// signals (package server calls Reloader.Reload on SIGHUP).
 //
 // # Contract
 //

@@ -137,8 +137,8 @@ func TestCalls(t *testing.T) {
 	}{
 		{desc: "base", method: "GET", path: "/v2/", code: 200, want: map[string]string{"Docker-Distribution-API-Version": "registry/2.0"}},
 		{desc: "base without slash", method: "GET", path: "/v2", code: 200},
-		{desc: "outside the API", method: "GET", path: "/v1/", code: 404, errCode: "NAME_UNKNOWN"},
-		{desc: "unknown endpoint", method: "GET", path: "/v2/foo/bar/nope/x", code: 404, errCode: "NAME_UNKNOWN"},
+		{desc: "outside the API", method: "GET", path: "/v1/", code: 404, errCode: "UNSUPPORTED"},
+		{desc: "unknown endpoint", method: "GET", path: "/v2/foo/bar/nope/x", code: 404, errCode: "UNSUPPORTED"},
 		{desc: "base POST", method: "POST", path: "/v2/", code: 405, errCode: "UNSUPPORTED"},
 
 		{desc: "blob GET", method: "GET", path: "/v2/foo/bar/blobs/" + helloD, code: 200, inBody: "hello",

@@ -7,8 +7,11 @@
 // mark-and-sweep garbage collector over the same layout.
 //
 // It owns storage and the protocol only. Authentication, authorization, TLS, audit and
-// rate limits belong to the gateway in front of it; this package knows nothing of them and
-// imports only the standard library and errcode (depcheck_test.go holds that wall).
+// rate limits belong to the gateway in front of it; this package knows nothing of them.
+// It imports only the standard library, errcode (the error envelope), reference (the
+// name, tag and digest grammar) and distspec (the routing of /v2/ paths and the method
+// table, shared with the gateway so both read a path the same way); depcheck_test.go
+// holds that wall.
 //
 // Writes are crash safe: bytes are streamed into a file under _uploads while being hashed
 // (with O_DIRECT while the file is block-aligned: datawriter.go), fsynced and renamed into

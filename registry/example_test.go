@@ -5,27 +5,11 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"strings"
 
 	"github.com/portcullis/portcullis/registry"
 )
-
-func ExampleParseRoute() {
-	for _, p := range []string{
-		"/v2/team/app/manifests/v1",
-		"/v2/team/app/blobs/uploads/",
-		"/v2/team/App/tags/list",
-	} {
-		rt, err := registry.ParseRoute(http.MethodGet, &url.URL{Path: p})
-		fmt.Printf("%s: %+v %v\n", p, rt, err)
-	}
-	// Output:
-	// /v2/team/app/manifests/v1: {Kind:manifest Name:team/app Reference:v1 UploadID:} <nil>
-	// /v2/team/app/blobs/uploads/: {Kind:uploads Name:team/app Reference: UploadID:} UNSUPPORTED: method GET not allowed on uploads
-	// /v2/team/App/tags/list: {Kind: Name: Reference: UploadID:} NAME_INVALID: invalid repository name
-}
 
 func ExampleGC() {
 	root, _ := os.MkdirTemp("", "registry")

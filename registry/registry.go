@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 
+	"github.com/portcullis/portcullis/distspec"
 	"github.com/portcullis/portcullis/errcode"
 )
 
@@ -66,26 +67,26 @@ func (reg *Registry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	var herr error
 	switch rt.Kind {
-	case KindBase:
+	case distspec.KindBase:
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Content-Length", "2")
 		w.WriteHeader(http.StatusOK)
 		if r.Method != http.MethodHead {
 			_, _ = w.Write([]byte("{}"))
 		}
-	case KindCatalog:
+	case distspec.KindCatalog:
 		herr = reg.serveCatalog(w, r)
-	case KindTags:
+	case distspec.KindTags:
 		herr = reg.serveTags(w, r, rt)
-	case KindManifest:
+	case distspec.KindManifest:
 		herr = reg.serveManifest(w, r, rt)
-	case KindBlob:
+	case distspec.KindBlob:
 		herr = reg.serveBlob(w, r, rt)
-	case KindUploads:
+	case distspec.KindUploads:
 		herr = reg.startUpload(w, r, rt)
-	case KindUpload:
+	case distspec.KindUpload:
 		herr = reg.serveUpload(w, r, rt)
-	case KindReferrers:
+	case distspec.KindReferrers:
 		herr = reg.serveReferrers(w, r, rt)
 	}
 	if herr != nil {

@@ -16,7 +16,7 @@ func TestDependencies(t *testing.T) {
 	const project = "github.com/portcullis/portcullis/"
 	allowed := map[string]bool{
 		project + "access": true, project + "certs": true,
-		project + "internal/atomicfile": true, project + "internal/filewatch": true,
+		project + "internal/atomicfile": true, project + "internal/reload": true,
 	}
 	files, err := filepath.Glob("*.go")
 	if err != nil {

@@ -12,22 +12,21 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/portcullis/portcullis/certs"
 	"github.com/portcullis/portcullis/internal/atomicfile"
-	"github.com/portcullis/portcullis/internal/filewatch"
+	"github.com/portcullis/portcullis/internal/reload"
 )
 
 // Leeway is the clock skew allowed when checking a token's exp and nbf (issue 10: 30 s).
 const Leeway = 30 * time.Second
 
 // reloadGrace bounds how long a gateway may go on signing with a key after `gateway token
-// rotate` retired it on disk: the time its file watch takes to notice (a poll is 10 s).
+// rotate` retired it on disk: the time its file watch takes to notice (reload.DefaultPoll
+// is 10 s).
 // A retired key is kept for the longest token life plus Leeway plus this.
 const reloadGrace = time.Minute
 
@@ -78,16 +77,14 @@ type keySet struct {
 	byKID   map[string]*signingKey
 }
 
-// Keys holds the signing keys in force and reloads them when their files change (after
-// `gateway token rotate`, or a new --token-key file). It is safe for concurrent use;
-// readers never wait for a reload.
+// Keys holds the signing keys in force and reloads them when their file changes (after
+// `gateway token rotate`, or a new --token-key file), through internal/reload: a key set
+// that does not load leaves the last good one in force. It is safe for concurrent use;
+// readers never wait for a reload. It is a server.Reloader (Name, Run, Reload).
 type Keys struct {
 	opts KeysOptions
 	log  *slog.Logger
-	set  atomic.Pointer[keySet]
-
-	mu   sync.Mutex // serialises loads
-	seen [sha256.Size]byte
+	file *reload.Value[keySet]
 }
 
 // OpenKeys loads the signing keys, creating the token directory, the CA and a first key
@@ -115,7 +112,15 @@ func OpenKeys(opts KeysOptions) (*Keys, error) {
 			k.log.Info("created a token signing key", "file", filepath.Join(opts.Dir, keysFileName), "alg", opts.Alg)
 		}
 	}
-	if _, err := k.load(true); err != nil {
+	path := filepath.Join(opts.Dir, keysFileName)
+	if opts.KeyFile != "" {
+		path = opts.KeyFile
+	}
+	var err error
+	k.file, err = reload.New(context.Background(), reload.Config[keySet]{
+		Name: "token keys", Paths: []string{path}, Parse: k.parse, Loaded: k.loaded, Logger: k.log,
+	})
+	if err != nil {
 		return nil, err
 	}
 	return k, nil
@@ -143,70 +148,34 @@ func ensureKeysFile(dir, alg string, now time.Time) (bool, error) {
 // CAFile is the token CA certificate: what a registry trusts as its rootcertbundle.
 func (k *Keys) CAFile() string { return filepath.Join(k.opts.Dir, caCertName) }
 
-// Reload reads the key files now (SIGHUP). On failure the keys in force stay; the reason
-// is logged and returned.
-func (k *Keys) Reload() error {
-	_, err := k.load(true)
-	if err != nil {
-		k.log.Warn("token keys reload failed; keeping the keys in force", "err", err)
-	}
-	return err
-}
+// Name is "token keys", for reload log lines.
+func (k *Keys) Name() string { return k.file.Name() }
 
-// Run watches the key files until ctx ends and reloads them when their content changes.
-func (k *Keys) Run(ctx context.Context) {
-	files := []string{filepath.Join(k.opts.Dir, keysFileName), k.CAFile()}
-	if k.opts.KeyFile != "" {
-		files[0] = k.opts.KeyFile
-	}
-	filewatch.Run(ctx, filewatch.Options{
-		What:     "token keys",
-		Dirs:     func() []string { return filewatch.FileDirs(files...) },
-		Check:    k.check,
-		Debounce: 250 * time.Millisecond,
-		Poll:     10 * time.Second,
-		Logger:   k.log,
-	})
-}
+// Reload reads the key file now (SIGHUP). On failure the keys in force stay; the reason is
+// logged and returned.
+func (k *Keys) Reload(ctx context.Context) error { return k.file.Reload(ctx) }
 
-func (k *Keys) check() {
-	if attempted, err := k.load(false); attempted && err != nil {
-		k.log.Warn("token keys changed but do not load; keeping the keys in force", "err", err)
-	}
-}
+// Run watches the key file until ctx ends and reloads it when its content changes.
+func (k *Keys) Run(ctx context.Context) { k.file.Run(ctx) }
 
-// load reads the files and, when forced or their content changed, publishes a new set
-// that carries over keys the old one still needs.
-func (k *Keys) load(force bool) (attempted bool, err error) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
+// parse builds a key set from the file and carries over the keys the set in force still
+// needs. Parses never overlap, so the set in force is the one this replaces.
+func (k *Keys) parse(_ context.Context, files []reload.File) (*keySet, error) {
 	now := k.opts.Now()
-	var data []byte
-	if k.opts.KeyFile != "" {
-		data, err = os.ReadFile(k.opts.KeyFile)
-	} else {
-		data, err = os.ReadFile(filepath.Join(k.opts.Dir, keysFileName))
-	}
-	caData, _ := os.ReadFile(k.CAFile()) // part of the fingerprint: a new CA means new x5c
-	sum := sha256.Sum256(append(append([]byte{}, data...), caData...))
-	if !force && sum == k.seen {
-		return false, nil
-	}
-	k.seen = sum
+	set, err := k.build(files[0].Data, now)
 	if err != nil {
-		return true, fmt.Errorf("token keys: %w", err)
+		return nil, err
 	}
-	set, err := k.build(data, now)
-	if err != nil {
-		return true, err
+	if k.file != nil { // nil during OpenKeys's first load
+		set.carry(k.file.Load(), now, k.live)
 	}
-	old := k.set.Load()
-	set.carry(old, now, k.live)
-	k.set.Store(set)
-	if old != nil && old.current.kid != set.current.kid {
-		k.log.Info("token signing key changed", "kid", set.current.kid, "previous", old.current.kid)
+	return set, nil
+}
+
+func (k *Keys) loaded(old, cur *keySet) {
+	if old != nil && old.current.kid != cur.current.kid {
+		k.log.Info("token signing key changed", "kid", cur.current.kid, "previous", old.current.kid)
 	}
-	return true, nil
 }
 
 // build makes a key set from keys.json (or the key file).
@@ -355,11 +324,11 @@ func (s *keySet) replace(k *signingKey) {
 }
 
 // signing is the key new tokens are signed with.
-func (k *Keys) signing() *signingKey { return k.set.Load().current }
+func (k *Keys) signing() *signingKey { return k.file.Load().current }
 
 // lookup finds a key that may verify a token now.
 func (k *Keys) lookup(kid string) *signingKey {
-	sk := k.set.Load().byKID[kid]
+	sk := k.file.Load().byKID[kid]
 	if sk == nil || !k.live(sk.retired, k.opts.Now()) {
 		return nil
 	}
@@ -371,7 +340,7 @@ func (k *Keys) lookup(kid string) *signingKey {
 func (k *Keys) JWKS() JWKS {
 	now := k.opts.Now()
 	out := JWKS{Keys: []JWK{}}
-	for _, sk := range k.set.Load().keys {
+	for _, sk := range k.file.Load().keys {
 		if k.live(sk.retired, now) {
 			out.Keys = append(out.Keys, sk.jwk)
 		}

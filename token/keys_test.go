@@ -95,7 +95,7 @@ func TestRotateKeepsOldKeyUntilItsTokensExpired(t *testing.T) {
 	if err != nil || dropped != 0 {
 		t.Fatalf("Rotate = %v, dropped %d", err, dropped)
 	}
-	if err := f.keys.Reload(); err != nil {
+	if err := f.keys.Reload(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	if f.keys.CurrentKID() != kid || kid == old {
@@ -133,7 +133,7 @@ func TestRotateNoticedLate(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.clock.Add(DefaultRefreshTTL) // the watch was broken for a month
-	if err := f.keys.Reload(); err != nil {
+	if err := f.keys.Reload(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	if got := kids(f.keys.JWKS()); !slices.Contains(got, old) {
@@ -165,7 +165,7 @@ func TestKeyFile(t *testing.T) {
 	key2, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	pem2, _ := certs.MarshalPrivateKey(key2)
 	os.WriteFile(file, pem2, 0o600)
-	if err := k.Reload(); err != nil {
+	if err := k.Reload(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	if got := kids(k.JWKS()); len(got) != 2 || got[1] != want {
@@ -180,7 +180,7 @@ func TestKeyFile(t *testing.T) {
 	tmpl := &x509.Certificate{SerialNumber: bigOne(), NotAfter: time.Now().Add(time.Hour)}
 	der, _ := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &other.PublicKey, other)
 	os.WriteFile(file, append(pem2, certs.EncodeCertificates(der)...), 0o600)
-	if err := k.Reload(); err == nil {
+	if err := k.Reload(t.Context()); err == nil {
 		t.Error("a key file whose certificate is for another key was accepted")
 	}
 }

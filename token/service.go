@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -145,6 +146,16 @@ func (s *Service) Run(ctx context.Context) {
 		go ik.run(ctx)
 	}
 	<-ctx.Done()
+}
+
+// RefreshIssuers fetches every trusted issuer's key set now (SIGHUP), each as its backoff
+// allows; it returns when they are done or ctx ends.
+func (s *Service) RefreshIssuers(ctx context.Context) {
+	var wg sync.WaitGroup
+	for _, ik := range s.trusted {
+		wg.Go(func() { ik.refresh(ctx, true) })
+	}
+	wg.Wait()
 }
 
 // Service is the service name access tokens are minted for.

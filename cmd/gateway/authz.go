@@ -8,10 +8,12 @@ import (
 	"github.com/portcullis/portcullis/config"
 	"github.com/portcullis/portcullis/gateway"
 	"github.com/portcullis/portcullis/policy"
+	"github.com/portcullis/portcullis/server"
 )
 
-// buildAuthorizer loads the configured policy (hot-reloaded) or the built-in default.
-func buildAuthorizer(ctx context.Context, cfg config.Config, logger *slog.Logger) (gateway.Authorizer, *reloader, error) {
+// buildAuthorizer loads the configured policy (hot-reloaded: the reloader is returned) or
+// the built-in default (no reloader).
+func buildAuthorizer(ctx context.Context, cfg config.Config, logger *slog.Logger) (gateway.Authorizer, server.Reloader, error) {
 	if cfg.Policy == "" {
 		e, err := policy.Default(ctx)
 		if err != nil {
@@ -25,5 +27,5 @@ func buildAuthorizer(ctx context.Context, cfg config.Config, logger *slog.Logger
 		return nil, nil, fmt.Errorf("policy %s: %w", cfg.Policy, err)
 	}
 	logger.Info("authorization: policy loaded", "policy", cfg.Policy)
-	return r, &reloader{"policy", r.Run, func() error { return r.Reload(ctx) }}, nil
+	return r, r, nil
 }

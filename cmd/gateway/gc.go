@@ -14,7 +14,7 @@ import (
 // the gateway is stopped (or in read-only maintenance), as with registry:2's own GC.
 func runGC(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var del, untagged *bool
-	cfg, code := readConfig("gc", args, stderr, func(fs *flag.FlagSet) {
+	cfg, code := readConfig("gc", args, stdout, stderr, func(fs *flag.FlagSet) {
 		del = fs.Bool("delete", false, "remove what is unreferenced (default: only report)")
 		untagged = fs.Bool("untagged", false, "also remove manifests no tag reaches (directly, through an index or as a referrer)")
 	})

@@ -90,8 +90,8 @@ func (m *metrics) certExpiry(notAfter func() time.Time) {
 	}, func() float64 { return float64(notAfter().Unix()) }))
 }
 
+// handler serves the registry in the Prometheus text format (at /metrics on the
+// operations listener).
 func (m *metrics) handler() http.Handler {
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg}))
-	return mux
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
 }

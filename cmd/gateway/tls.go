@@ -11,16 +11,17 @@ import (
 
 	"github.com/portcullis/portcullis/certs"
 	"github.com/portcullis/portcullis/config"
+	"github.com/portcullis/portcullis/server"
 )
 
 // tlsSetup is what serve needs from the TLS mode in effect.
 type tlsSetup struct {
-	config      *tls.Config
-	notAfter    func() time.Time
-	reloader    *reloader                                // tls=files: watches the files
-	httpHandler func(fallback http.Handler) http.Handler // tls=acme: answers HTTP-01
-	caFile      string                                   // tls=self-signed: what clients trust
-	prefetch    func(ctx context.Context) error          // tls=acme: obtain certificates once listening
+	config        *tls.Config
+	notAfter      func() time.Time
+	reloader      server.Reloader                 // tls=files: watches the files
+	acmeChallenge http.Handler                    // tls=acme with a plain-HTTP listener: HTTP-01
+	caFile        string                          // tls=self-signed: what clients trust
+	obtain        func(ctx context.Context) error // tls=acme: obtain certificates once listening
 }
 
 // buildTLS returns nil for tls=off.
@@ -52,12 +53,7 @@ func buildTLS(cfg config.Config, logger *slog.Logger) (*tlsSetup, error) {
 			return nil, fmt.Errorf("tls files: %w", err)
 		}
 		s.config = certs.ServerConfig(f.GetCertificate, opts)
-		s.notAfter = f.NotAfter
-		s.reloader = &reloader{"certificate", func(ctx context.Context) {
-			if err := f.Run(ctx); err != nil && ctx.Err() == nil {
-				logger.Error("watching certificate files stopped", "err", err)
-			}
-		}, f.Reload}
+		s.notAfter, s.reloader = f.NotAfter, f
 	case config.TLSACME:
 		a, err := certs.NewACME(certs.ACMEOptions{
 			CacheDir:     filepath.Join(cfg.Data, "acme"),
@@ -71,10 +67,26 @@ func buildTLS(cfg config.Config, logger *slog.Logger) (*tlsSetup, error) {
 		}
 		opts.ExtraNextProtos = a.NextProtos()
 		s.config = certs.ServerConfig(a.GetCertificate, opts)
-		s.notAfter, s.httpHandler, s.prefetch = a.NotAfter, a.HTTPHandler, a.Prefetch
+		s.notAfter, s.obtain = a.NotAfter, a.Prefetch
+		if cfg.HTTPListenAddr() != "" {
+			s.acmeChallenge = a.HTTPChallenges()
+		}
 	}
 	if na := s.notAfter(); !na.IsZero() {
 		logger.Info("serving certificate", "not_after", na.Format(time.RFC3339), "expires_in", time.Until(na).Round(time.Hour).String())
 	}
 	return s, nil
+}
+
+// prefetch obtains the ACME certificates now rather than on the first handshake; the
+// listeners must be open, as the CA connects back to answer the challenges.
+func (s *tlsSetup) prefetch(ctx context.Context, logger *slog.Logger) {
+	if s.obtain == nil {
+		return
+	}
+	if err := s.obtain(ctx); err != nil {
+		logger.Error("ACME: could not obtain a certificate yet; clients will trigger another attempt", "err", err)
+		return
+	}
+	logger.Info("ACME certificate ready", "not_after", s.notAfter().Format(time.RFC3339))
 }

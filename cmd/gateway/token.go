@@ -12,6 +12,7 @@ import (
 	"github.com/portcullis/portcullis/auth"
 	"github.com/portcullis/portcullis/config"
 	"github.com/portcullis/portcullis/gateway"
+	"github.com/portcullis/portcullis/server"
 	"github.com/portcullis/portcullis/token"
 )
 
@@ -19,8 +20,9 @@ import (
 // endpoint and JWKS beside the pipeline, token mode's authenticator, identity tokens as
 // passwords, and tokens for the upstream. Nil when the configuration needs no tokens.
 type tokens struct {
-	svc  *token.Service
-	keys *token.Keys
+	svc     *token.Service
+	keys    *token.Keys
+	issuers int // trusted issuers configured
 }
 
 // buildTokens opens the signing keys (creating DATA/token on first start) and the token
@@ -59,17 +61,26 @@ func buildTokens(cfg config.Config, users *auth.Htpasswd, groups *auth.Groups, l
 	}
 	logger.Info("token service", "auth", cfg.Auth, "service", svc.Service(), "issuer", svc.Issuer(),
 		"kid", keys.CurrentKID(), "token_ca", keys.CAFile(), "trusted_issuers", len(cfg.TrustedIssuers))
-	return &tokens{svc: svc, keys: keys}, nil
+	return &tokens{svc: svc, keys: keys, issuers: len(cfg.TrustedIssuers)}, nil
 }
 
 // reloaders keep the signing keys current (after `gateway token rotate`, or a new
 // --token-key file) and trusted issuers' key sets fresh.
-func (t *tokens) reloaders() []reloader {
-	return []reloader{
-		{"token keys", t.keys.Run, t.keys.Reload},
-		{"trusted issuers", t.svc.Run, func() error { return nil }},
+func (t *tokens) reloaders() []server.Reloader {
+	rs := []server.Reloader{t.keys}
+	if t.issuers > 0 {
+		rs = append(rs, issuerKeys{t.svc})
 	}
+	return rs
 }
+
+// issuerKeys runs the trusted issuers' key refreshes while the server serves; SIGHUP
+// fetches them now (an issuer in backoff after failures waits its turn).
+type issuerKeys struct{ svc *token.Service }
+
+func (issuerKeys) Name() string                       { return "trusted issuers" }
+func (i issuerKeys) Run(ctx context.Context)          { i.svc.Run(ctx) }
+func (i issuerKeys) Reload(ctx context.Context) error { i.svc.RefreshIssuers(ctx); return nil }
 
 // login is Basic over the users file that also takes a trusted issuer's identity token
 // as a password.
@@ -108,10 +119,10 @@ func (t *tokens) upstreamCredentials(cfg config.Config) func(context.Context, []
 
 // mount puts the token endpoint and the JWKS in front of the pipeline.
 func (t *tokens) mount(pipeline http.Handler, cfg config.Config, users *auth.Htpasswd, groups *auth.Groups,
-	authz gateway.Authorizer, proxies []netip.Prefix, logger *slog.Logger) (http.Handler, error) {
+	authz gateway.Authorizer, proxies []netip.Prefix, tls bool, logger *slog.Logger) (http.Handler, error) {
 	endpoint, err := gateway.NewTokenEndpoint(gateway.TokenEndpointConfig{
 		Tokens: t.svc, Logins: t.login(cfg, users, groups), Authorizer: authz, Service: t.svc.Service(),
-		Realm: cfg.Realm, Logger: logger, TrustedProxies: proxies, TLS: cfg.TLS != config.TLSOff,
+		Realm: cfg.Realm, Logger: logger, TrustedProxies: proxies, TLS: tls,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("token endpoint: %w", err)

@@ -25,13 +25,22 @@ const tokenUsage = `usage:
 // gateway's own DATA/token and lifetimes.
 func runToken(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || (args[0] != "rotate" && args[0] != "print-ca") {
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+			fmt.Fprint(stdout, tokenUsage)
+			return 0
+		}
 		fmt.Fprint(stderr, tokenUsage)
 		return 2
 	}
 	cmd := args[0]
-	cfg, code := loadConfig("token "+cmd, args[1:], stderr)
-	if code != 0 {
+	l, code := parseFlags("token "+cmd, args[1:], stdout, stderr, nil)
+	if l == nil {
 		return code
+	}
+	cfg, err := l.Load()
+	if err != nil {
+		printProblems(stderr, err)
+		return 1
 	}
 	switch cmd {
 	case "rotate":

@@ -4,8 +4,10 @@ import data.portcullis.authz
 
 ask(name, actions) := [{"type": "repository", "name": name, "actions": actions}]
 
-job := {"name": "repo:acme/app:ref:refs/heads/main", "groups": [], "method": "bearer",
-	"claims": {"repository": "acme/app", "sub": "repo:acme/app:ref:refs/heads/main"}}
+job := {
+	"name": "repo:acme/app:ref:refs/heads/main", "groups": [], "method": "bearer",
+	"claims": {"repository": "acme/app", "sub": "repo:acme/app:ref:refs/heads/main"},
+}
 
 test_job_pushes_its_namespace if {
 	{"type": "repository", "name": "acme/app/web", "actions": ["pull", "push"]} in authz.granted with input as {

@@ -1,4 +1,4 @@
-package gateway
+package server
 
 import (
 	"net/http"
@@ -37,7 +37,7 @@ func TestRedirectToHTTPS(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if h[tt.port] == nil {
-				h[tt.port] = RedirectToHTTPS(tt.port)
+				h[tt.port] = redirectToHTTPS(tt.port, nil)
 			}
 			r := httptest.NewRequest(tt.method, "http://placeholder"+tt.target, nil)
 			r.Host = tt.host
@@ -56,7 +56,7 @@ func TestRedirectToHTTPS(t *testing.T) {
 // TestRedirectToHTTPSRealServer checks the redirect over a real listener and client, where
 // the request line (not a constructed URL) is what the handler reads.
 func TestRedirectToHTTPSRealServer(t *testing.T) {
-	srv := httptest.NewServer(RedirectToHTTPS("8443"))
+	srv := httptest.NewServer(redirectToHTTPS("8443", nil))
 	t.Cleanup(srv.Close)
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
@@ -98,7 +98,7 @@ func TestHSTS(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := HSTS(tt.maxAge)(ok)
+			h := hsts(tt.maxAge)(ok)
 			var srv *httptest.Server
 			if tt.tls {
 				srv = httptest.NewTLSServer(h)

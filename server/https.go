@@ -1,4 +1,4 @@
-package gateway
+package server
 
 import (
 	"net"
@@ -11,15 +11,21 @@ import (
 // acmeChallengePrefix is where HTTP-01 challenges are fetched (RFC 8555 section 8.3).
 const acmeChallengePrefix = "/.well-known/acme-challenge/"
 
-// RedirectToHTTPS answers the plain-HTTP listener: every request is redirected to the same
+// hstsMaxAge is how long browsers are told to use HTTPS only.
+const hstsMaxAge = 365 * 24 * time.Hour
+
+// redirectToHTTPS answers the plain-HTTP listener: every request is redirected to the same
 // host, path and query over HTTPS on httpsPort ("" or "443" leave the port out). GET and HEAD
 // get 301; other methods get 308 so clients repeat the method and body. ACME challenge paths
-// get 404 instead of a redirect: when ACME is on, its handler sits in front and answers them;
-// when it is off, a redirect would only send a CA's validator somewhere it cannot succeed.
-func RedirectToHTTPS(httpsPort string) http.Handler {
+// go to acmeChallenge instead (certs answers them); with none (ACME off) they get 404, as a
+// redirect would only send a CA's validator somewhere it cannot succeed.
+func redirectToHTTPS(httpsPort string, acmeChallenge http.Handler) http.Handler {
+	if acmeChallenge == nil {
+		acmeChallenge = http.NotFoundHandler()
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, acmeChallengePrefix) {
-			http.NotFound(w, r)
+			acmeChallenge.ServeHTTP(w, r)
 			return
 		}
 		host := r.Host
@@ -46,11 +52,11 @@ func RedirectToHTTPS(httpsPort string) http.Handler {
 	})
 }
 
-// HSTS adds Strict-Transport-Security to responses sent over TLS, telling browsers to use
+// hsts adds Strict-Transport-Security to responses sent over TLS, telling browsers to use
 // HTTPS only for maxAge (RFC 6797: the header is ignored over plain HTTP, so it is not sent
 // there). Subdomains are left alone: the registry's name says nothing about its siblings.
 // A maxAge of zero or less adds nothing.
-func HSTS(maxAge time.Duration) func(http.Handler) http.Handler {
+func hsts(maxAge time.Duration) func(http.Handler) http.Handler {
 	value := "max-age=" + strconv.FormatInt(int64(maxAge/time.Second), 10)
 	return func(next http.Handler) http.Handler {
 		if maxAge <= 0 {
