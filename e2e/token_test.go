@@ -217,7 +217,8 @@ type ctr struct {
 	lastArgs []string
 }
 
-var ctrSockets = []string{"", "/run/containerd/containerd.sock", "/var/run/docker/containerd/containerd.sock"}
+// ctrSockets are where containerd listens: its own service, or Docker Engine's.
+var ctrSockets = []string{"/run/containerd/containerd.sock", "/var/run/docker/containerd/containerd.sock"}
 
 // newCtr finds a containerd that answers (the system one, or Docker Engine's own) and
 // skips, like the docker tests, when none does.
@@ -229,11 +230,11 @@ func newCtr(t *testing.T) *ctr {
 	}
 	ns := "portcullis-e2e-" + strings.ToLower(regexp.MustCompile(`[^A-Za-z0-9]`).ReplaceAllString(t.Name(), "-"))
 	for _, sock := range ctrSockets {
-		var global []string
-		if sock != "" {
-			global = []string{"--address", sock}
+		if _, err := os.Stat(sock); err != nil {
+			continue
 		}
-		if _, _, err := tryCmd(t, "", bin, append(global, "version")...); err == nil {
+		global := []string{"--address", sock}
+		if _, _, err := tryCmd(t, "", bin, append(global, "--connect-timeout", "3s", "version")...); err == nil {
 			c := &ctr{t: t, bin: bin, global: append(global, "--namespace", ns)}
 			t.Cleanup(func() {
 				out, _ := exec.Command(bin, append(c.global, "images", "ls", "-q")...).Output()
