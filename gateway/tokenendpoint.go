@@ -82,9 +82,12 @@ func NewTokenEndpoint(cfg TokenEndpointConfig) (http.Handler, error) {
 	if cfg.Service == "" {
 		errs = append(errs, errors.New("gateway: token endpoint needs a Service name"))
 	}
-	if err := (Config{Backend: http.NotFoundHandler(), Authenticator: cfg.Logins, Authorizer: AllowAuthenticated{},
-		Logger: slog.New(slog.DiscardHandler), Realm: cfg.Realm, TrustedProxies: cfg.TrustedProxies}).Validate(); err != nil {
-		errs = append(errs, err)
+	if cfg.Logins != nil {
+		// Realm and TrustedProxies follow the pipeline's rules: its Validate checks them.
+		if err := (Config{Backend: http.NotFoundHandler(), Authenticator: cfg.Logins, Authorizer: AllowAuthenticated{},
+			Logger: slog.New(slog.DiscardHandler), Realm: cfg.Realm, TrustedProxies: cfg.TrustedProxies}).Validate(); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
