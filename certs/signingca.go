@@ -30,9 +30,10 @@ func OpenCA(certFile, keyFile, name string, now time.Time) (ca *CA, created bool
 // Certificate is the CA's own certificate.
 func (c *CA) Certificate() *x509.Certificate { return c.a.cert }
 
-// CertifyKey issues a certificate for pub, good for digital signatures only, named cn,
-// valid from an hour ago (clock skew) until the CA itself expires: a signing key is
-// retired by rotation, not by its certificate running out under tokens it signed.
+// CertifyKey issues a certificate for pub, good for digital signatures only, named cn
+// (an empty subject when cn is ""), valid from an hour ago (clock skew) until the CA
+// itself expires: a signing key is retired by rotation, not by its certificate running
+// out under tokens it signed.
 func (c *CA) CertifyKey(pub crypto.PublicKey, cn string, now time.Time) (*x509.Certificate, error) {
 	serial, err := newSerial()
 	if err != nil {
@@ -40,7 +41,7 @@ func (c *CA) CertifyKey(pub crypto.PublicKey, cn string, now time.Time) (*x509.C
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber: serial,
-		Subject:      pkix.Name{CommonName: cn, Organization: []string{"Portcullis"}},
+		Subject:      subject(cn),
 		NotBefore:    now.Add(-time.Hour),
 		NotAfter:     c.a.cert.NotAfter,
 		KeyUsage:     x509.KeyUsageDigitalSignature,
@@ -80,4 +81,11 @@ func ParseCertificates(data []byte) ([]*x509.Certificate, error) {
 		}
 		out = append(out, c)
 	}
+}
+
+func subject(cn string) pkix.Name {
+	if cn == "" {
+		return pkix.Name{}
+	}
+	return pkix.Name{CommonName: cn, Organization: []string{"Portcullis"}}
 }
