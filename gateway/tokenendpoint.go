@@ -184,8 +184,7 @@ func (te *tokenEndpoint) issue(w http.ResponseWriter, r *http.Request, c *client
 	}
 	switch {
 	case errors.Is(err, access.ErrBadCredentials):
-		return &tokenRefusal{outcome: TokenRefused, reason: badCredentialsReason(err),
-			err: &tokenError{status: http.StatusUnauthorized, code: "invalid_grant", message: "authentication failed"}}
+		return refusedLogin(err)
 	case err != nil:
 		return te.failed("authentication error", err)
 	}
@@ -204,9 +203,8 @@ func (te *tokenEndpoint) issue(w http.ResponseWriter, r *http.Request, c *client
 	ev.Granted = granted
 	tok, err := te.cfg.Tokens.Mint(p, granted)
 	switch {
-	case errors.Is(err, access.ErrBadCredentials):
-		return &tokenRefusal{outcome: TokenRefused, reason: badCredentialsReason(err),
-			err: &tokenError{status: http.StatusUnauthorized, code: "invalid_grant", message: "authentication failed"}}
+	case errors.Is(err, access.ErrBadCredentials): // an identity whose claims no token can carry
+		return refusedLogin(err)
 	case err != nil:
 		return te.failed("minting a token", err)
 	}
@@ -229,6 +227,13 @@ func (te *tokenEndpoint) issue(w http.ResponseWriter, r *http.Request, c *client
 	body, _ := json.Marshal(resp)
 	_, _ = w.Write(append(body, '\n'))
 	return nil
+}
+
+// refusedLogin is the 401 for credentials that did not verify: the client is told only
+// that authentication failed; the reason goes to the log.
+func refusedLogin(err error) *tokenRefusal {
+	return &tokenRefusal{outcome: TokenRefused, reason: badCredentialsReason(err),
+		err: &tokenError{status: http.StatusUnauthorized, code: "invalid_grant", message: "authentication failed"}}
 }
 
 func (te *tokenEndpoint) failed(what string, err error) *tokenRefusal {
