@@ -47,3 +47,12 @@ func (b *Bearer) Authenticate(ctx context.Context, r *http.Request) (access.Prin
 // Challenge is Basic's challenge; in token mode the gateway sends the bearer challenge
 // instead (gateway.BearerChallenge).
 func (b *Bearer) Challenge(r *http.Request) string { return b.Basic.Challenge(r) }
+
+// Identify is Basic's for Basic credentials; a bearer token is not looked at (verifying
+// one is what Authenticate is for), so a refused request that carried one is anonymous.
+func (b *Bearer) Identify(r *http.Request) (access.Principal, string, bool) {
+	if scheme, _, _ := strings.Cut(r.Header.Get("Authorization"), " "); strings.EqualFold(scheme, "Bearer") {
+		return access.Anonymous(), "", false
+	}
+	return b.Basic.Identify(r)
+}

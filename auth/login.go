@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"net/netip"
 	"strings"
 
 	"github.com/portcullis/portcullis/access"
@@ -17,14 +18,22 @@ type IdentityVerifier interface {
 	VerifyIdentity(ctx context.Context, token string) (access.Principal, error)
 }
 
-// Login checks a user name and password, as a Basic header or the token endpoint's
-// password grant carries them. A password that is a trusted issuer's identity token
-// stands for its holder, whatever the user name (`docker login -u ci -p "$OIDC_TOKEN"`);
-// any other password is verified against the users file through the cache (bcrypt runs
-// once per credential and users-file generation). Bad credentials are an
-// *access.BadCredentialsError naming the account claimed; other errors are technical
-// failures (the context ended while verifying).
+// Login checks a user name and password as the token endpoint's password grant carries
+// them, exactly as Authenticate checks a Basic header: the client's address for the
+// throttle comes from ctx (access.WithClientIP).
 func (b *Basic) Login(ctx context.Context, user, pass string) (access.Principal, error) {
+	ip, _ := access.ClientIP(ctx)
+	return b.login(ctx, ip, user, pass)
+}
+
+// login checks a user name and password. A password that is a trusted issuer's identity
+// token stands for its holder, whatever the user name (`docker login -u ci -p
+// "$OIDC_TOKEN"`); any other password is verified against the users file through the
+// cache, the throttle and the verification slots (bcrypt runs once per credential and
+// users-file generation). Bad credentials are an *access.BadCredentialsError naming the
+// account claimed, and count as failed logins; other errors are a throttle's refusal or
+// technical failures (the context ended while verifying).
+func (b *Basic) login(ctx context.Context, ip netip.Addr, user, pass string) (access.Principal, error) {
 	if b.Users == nil {
 		return access.Principal{}, errors.New("basic: no users file configured") // fail closed
 	}
@@ -37,23 +46,16 @@ func (b *Basic) Login(ctx context.Context, user, pass string) (access.Principal,
 			if access.ClaimedAccount(err) == "" {
 				err = &access.BadCredentialsError{Account: user, Err: err}
 			}
+			if b.Limiter != nil {
+				b.Limiter.Failed(ip, user)
+			}
+			if b.Metrics != nil {
+				b.Metrics.LoginFailed()
+			}
 			return access.Principal{}, err
 		}
 	}
-	ok, err := b.Users.verify(ctx, user, pass)
-	if err != nil {
-		return access.Principal{}, err
-	}
-	if !ok {
-		// The user name stays out of the error text (people type passwords into it); it
-		// is carried apart, for attribution and throttling.
-		return access.Principal{}, &access.BadCredentialsError{Account: user, Err: errWrongPassword}
-	}
-	p := access.Principal{Name: user, Method: access.MethodBasic, Groups: []string{}}
-	if b.Groups != nil {
-		p.Groups = b.Groups.For(user)
-	}
-	return p, nil
+	return b.verifyPassword(ctx, ip, user, pass)
 }
 
 // looksLikeJWT reports whether a password has the shape of a compact JWS with a JSON

@@ -2,15 +2,7 @@ package auth
 
 import (
 	"crypto/sha256"
-
-	htpasswd "github.com/tg123/go-htpasswd"
 )
-
-// stamped is a user's parsed entry with the stamp of its encoded form.
-type stamped struct {
-	htpasswd.EncodedPasswd
-	stamp [sha256.Size]byte
-}
 
 // stampOf fingerprints a user's entry: it changes whenever the password (or only its
 // salt, or its hashing scheme) changes.
@@ -23,6 +15,6 @@ func stampOf(user, hash string) [sha256.Size]byte {
 // working when the user is removed or given a new password (issue 10, item 7). It never
 // leaves the process as it is: a refresh token carries only a keyed MAC of it.
 func (h *Htpasswd) Stamp(user string) ([sha256.Size]byte, bool) {
-	s, ok := h.file.Load().users[user].(stamped)
-	return s.stamp, ok
+	e, ok := h.file.Load().users[user]
+	return e.stamp, ok
 }

@@ -85,6 +85,9 @@ func (c Config) Validate() error {
 			bad("hostname", "%q is not a host name", h)
 		}
 	}
+	if msg := c.checkPublicURL(); msg != "" {
+		bad("public_url", "%q %s", c.PublicURL, msg)
+	}
 	if a := c.HTTPListenAddr(); a != "" {
 		checkAddr("http_listen", a)
 		if c.TLS == TLSOff {

@@ -3,6 +3,8 @@ package gateway
 import (
 	"net/http"
 	"strings"
+
+	"github.com/portcullis/portcullis/access"
 )
 
 // BearerChallenge returns authn answering 401s with the Docker token challenge (token
@@ -20,7 +22,10 @@ type tokenChallenger struct {
 	realm, service string
 }
 
-var _ Challenger = (*tokenChallenger)(nil)
+var (
+	_ Challenger = (*tokenChallenger)(nil)
+	_ Identifier = (*tokenChallenger)(nil)
+)
 
 // Challenge implements Challenger.
 func (b *tokenChallenger) Challenge(r *http.Request, c Challenge) string {
@@ -68,4 +73,13 @@ func quoteParam(v string) string {
 	}
 	b.WriteByte('"')
 	return b.String()
+}
+
+// Identify passes the wrapped authenticator's Identifier on, so the challenge does not
+// hide it.
+func (b *tokenChallenger) Identify(r *http.Request) (access.Principal, string, bool) {
+	if id, ok := b.Authenticator.(Identifier); ok {
+		return id.Identify(r)
+	}
+	return access.Anonymous(), "", false
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"time"
 
 	"github.com/portcullis/portcullis/access"
@@ -116,6 +117,7 @@ type tokenResponse struct {
 func (te *tokenEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var c clientInfo
 	newClient(&c, r, te.trusted, te.cfg.TLS, te.now())
+	r = r.WithContext(withClient(r.Context(), &c)) // the client's address for the login throttle
 	w.Header().Set(headerRequestID, c.id)
 	switch r.URL.Path {
 	case JWKSPath:
@@ -136,6 +138,9 @@ func (te *tokenEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if ref.err.status == http.StatusMethodNotAllowed {
 			w.Header().Set("Allow", "GET, POST")
 		}
+		if ref.retryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.FormatInt(int64((ref.retryAfter+time.Second-1)/time.Second), 10))
+		}
 		writeTokenError(w, ref.err)
 	}
 	te.record(r, ev)
@@ -143,9 +148,10 @@ func (te *tokenEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // tokenRefusal is why a token request was not answered with a token.
 type tokenRefusal struct {
-	outcome TokenOutcome
-	reason  string // for the log and observers
-	err     *tokenError
+	outcome    TokenOutcome
+	reason     string // for the log and observers
+	err        *tokenError
+	retryAfter time.Duration // a throttled login: sent as Retry-After
 }
 
 // issue reads, authenticates and answers one token request, filling ev as it learns.
@@ -182,7 +188,13 @@ func (te *tokenEndpoint) issue(w http.ResponseWriter, r *http.Request, c *client
 	if acct := access.ClaimedAccount(err); acct != "" {
 		ev.Account = acct
 	}
+	var throttled *access.ThrottledError
 	switch {
+	case errors.As(err, &throttled):
+		// Too many failed logins, as on /v2/ (issue 12): 429 with Retry-After.
+		return &tokenRefusal{outcome: TokenThrottled, reason: "login throttled (" + throttled.Reason + ")",
+			err:        &tokenError{status: http.StatusTooManyRequests, code: "slow_down", message: "too many login attempts; retry later"},
+			retryAfter: throttled.RetryAfter}
 	case errors.Is(err, access.ErrBadCredentials):
 		return refusedLogin(err)
 	case err != nil:
@@ -273,8 +285,13 @@ func (te *tokenEndpoint) grant(ctx context.Context, r *http.Request, c *clientIn
 // (docker, containerd and containers/image print its message) and RFC 6749 5.2's
 // error and error_description (OAuth2 clients).
 func writeTokenError(w http.ResponseWriter, e *tokenError) {
-	code := errcode.Unauthorized
-	if e.status != http.StatusUnauthorized {
+	var code errcode.Code
+	switch e.status {
+	case http.StatusUnauthorized:
+		code = errcode.Unauthorized
+	case http.StatusTooManyRequests:
+		code = errcode.TooManyRequests
+	default:
 		code = errcode.Code(toUpper(e.code))
 	}
 	body, _ := json.Marshal(struct {

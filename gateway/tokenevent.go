@@ -17,6 +17,8 @@ const (
 	TokenIssued TokenOutcome = "issued"
 	// TokenRefused: the credentials did not verify (401).
 	TokenRefused TokenOutcome = "refused"
+	// TokenThrottled: too many failed logins from the client or for the account (429).
+	TokenThrottled TokenOutcome = "throttled"
 	// TokenInvalid: the request itself was wrong (400, 405).
 	TokenInvalid TokenOutcome = "invalid"
 	// TokenFailed: a technical failure (500).

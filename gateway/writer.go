@@ -30,6 +30,7 @@ func (w *response) WriteHeader(code int) {
 	if w.status == 0 && code >= 200 {
 		w.status = code
 		w.digest = w.Header().Get("Docker-Content-Digest")
+		neutralizeActiveContent(w.Header(), code)
 	}
 	w.ResponseWriter.WriteHeader(code)
 }

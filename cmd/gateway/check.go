@@ -24,10 +24,12 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return code
 	}
 	cfg, err := l.Load() // serve's list, to which the files' own problems are added
-	errs := []error{err}
+	errs := []error{err, validateLimits(cfg)}
 	quiet := slog.New(slog.DiscardHandler)
+	allowEmpty, _ := emptyHtpasswdAllowed(cfg) // reported by validateLimits
 	if _, err := os.Stat(cfg.HtpasswdFile()); err == nil {
-		if _, err := auth.NewHtpasswd(cfg.HtpasswdFile(), auth.HtpasswdOptions{Logger: quiet}); err != nil {
+		// An empty users file is reported as serve would refuse it (issue 12).
+		if _, err := auth.NewHtpasswd(cfg.HtpasswdFile(), auth.HtpasswdOptions{Logger: quiet, AllowEmpty: allowEmpty}); err != nil {
 			errs = append(errs, fmt.Errorf("htpasswd: %w", err))
 		}
 	}

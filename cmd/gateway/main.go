@@ -35,6 +35,10 @@ Usage:
                                    run a policy's Rego tests, or evaluate one decision
   gateway token rotate | print-ca [--data DIR | --config FILE]
                                    new token signing key; the token CA for registries
+  gateway migrate nginx [--out FILE] NGINX.CONF
+                                   convert an nginx + auth_basic configuration, say what changes
+  gateway health [--url URL] [--ca FILE] [config flags]
+                                   probe the running gateway's /v2/ (the container HEALTHCHECK)
   gateway version                  print the version
   gateway help [COMMAND]           this help, or a command's flags (also COMMAND -h)
 `
@@ -67,6 +71,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runPolicy(ctx, args, stdout, stderr)
 	case "token":
 		return runToken(args, stdout, stderr)
+	case "migrate":
+		return runMigrate(args, stdout, stderr)
+	case "health":
+		return runHealth(ctx, args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "portcullis gateway", version)
 		return 0

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/portcullis/portcullis/auth"
 	"github.com/portcullis/portcullis/gateway"
 )
 
@@ -24,9 +25,15 @@ type metrics struct {
 	bytesIn  prometheus.Counter
 	bytesOut prometheus.Counter
 	inflight prometheus.Gauge
+	// loginFailed and loginThrottled count the login throttle (auth.LoginMetrics).
+	loginFailed    prometheus.Counter
+	loginThrottled *prometheus.CounterVec
 }
 
-var _ gateway.Observer = (*metrics)(nil)
+var (
+	_ gateway.Observer  = (*metrics)(nil)
+	_ auth.LoginMetrics = (*metrics)(nil)
+)
 
 func newMetrics() *metrics {
 	m := &metrics{
@@ -47,9 +54,20 @@ func newMetrics() *metrics {
 		inflight: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "portcullis_requests_in_flight", Help: "Requests being served.",
 		}),
+		loginFailed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "portcullis_login_failures_total",
+			Help: "Password verifications that failed (wrong password or unknown user).",
+		}),
+		loginThrottled: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "portcullis_login_throttled_total",
+			Help: "Logins refused with 429 without verifying the password, by the limit that refused: ip, account, or busy (every verification slot taken).",
+		}, []string{"reason"}),
 	}
 	m.bytesIn, m.bytesOut = m.bytes.WithLabelValues("in"), m.bytes.WithLabelValues("out")
-	m.reg.MustRegister(m.requests, m.duration, m.bytes, m.inflight,
+	for _, reason := range []string{"ip", "account", "busy"} {
+		m.loginThrottled.WithLabelValues(reason) // exported at 0 from the start
+	}
+	m.reg.MustRegister(m.requests, m.duration, m.bytes, m.inflight, m.loginFailed, m.loginThrottled,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -65,6 +83,12 @@ func (m *metrics) Observe(_ context.Context, rec gateway.Record) {
 	m.bytesIn.Add(float64(rec.BytesIn))
 	m.bytesOut.Add(float64(rec.BytesOut))
 }
+
+// LoginFailed implements auth.LoginMetrics.
+func (m *metrics) LoginFailed() { m.loginFailed.Inc() }
+
+// LoginThrottled implements auth.LoginMetrics.
+func (m *metrics) LoginThrottled(reason string) { m.loginThrottled.WithLabelValues(reason).Inc() }
 
 // methodLabel keeps the method label to the registry API's methods: net/http accepts any
 // token as a method, and a label per made-up method would grow the registry without bound

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -23,7 +24,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return code
 	}
 	cfg, err := l.Load()
-	if err != nil {
+	if err := errors.Join(err, validateLimits(cfg)); err != nil {
 		printProblems(stderr, err)
 		return 1
 	}
@@ -77,15 +78,20 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	backend, err := buildBackend(cfg, logger, tok.upstreamCredentials(cfg))
+	backend, attached, err := buildBackend(cfg, logger, tok.upstreamCredentials(cfg))
 	if err != nil {
 		return err
 	}
+	defer attached.Close()
 	proxies, _ := cfg.TrustedPrefixes() // validated
 	metrics := newMetrics()
+	login := newLogin(cfg, users, groups, metrics)
+	if tok != nil {
+		login.Identities = tok.svc // a trusted issuer's identity token as a password
+	}
 	handler, err := gateway.New(gateway.Config{
 		Backend:        backend,
-		Authenticator:  newAuthenticator(cfg, users, groups, tok),
+		Authenticator:  newAuthenticator(cfg, login, groups, tok),
 		Authorizer:     authz,
 		Logger:         logger,
 		Realm:          cfg.Realm,
@@ -97,7 +103,7 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 		return fmt.Errorf("building the request pipeline: %w", err)
 	}
 	if tok != nil {
-		if handler, err = tok.mount(handler, cfg, users, groups, authz, proxies, ts != nil, logger); err != nil {
+		if handler, err = tok.mount(handler, cfg, login, authz, proxies, ts != nil, logger); err != nil {
 			return err
 		}
 	}
@@ -126,23 +132,40 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	if ts != nil {
 		go ts.prefetch(ctx, logger)
 	}
+	if b, ok := backend.(bundledBackend); ok {
+		go b.purgeUploads(ctx, cfg.UploadPurgeAge, cfg.UploadPurgeInterval, logger)
+	}
 	return srv.Serve(ctx)
 }
 
-func buildBackend(cfg config.Config, logger *slog.Logger, creds func(context.Context, []access.Resource, string) (string, error)) (http.Handler, error) {
+// buildBackend returns the upstream proxy or the bundled registry, and what to close once
+// serving has stopped: the bundled registry's Attach, which `gateway gc --delete` waits
+// for on every replica serving the directory (deploy/scaleout/README.md, the GC rule).
+func buildBackend(cfg config.Config, logger *slog.Logger, creds func(context.Context, []access.Resource, string) (string, error)) (http.Handler, io.Closer, error) {
 	if cfg.Upstream != "" {
 		u, _ := url.Parse(cfg.Upstream) // validated
 		h, err := gateway.NewUpstream(u, gateway.UpstreamOptions{Logger: logger, Credentials: creds})
 		if err != nil {
-			return nil, fmt.Errorf("upstream: %w", err)
+			return nil, nil, fmt.Errorf("upstream: %w", err)
 		}
-		return h, nil
+		return h, io.NopCloser(nil), nil
+	}
+	attached, err := registry.Attach(registryRoot(cfg))
+	if err != nil {
+		return nil, nil, fmt.Errorf("bundled registry: %w", err)
 	}
 	reg, err := registry.New(registry.Options{Root: registryRoot(cfg), Logger: logger.With("component", "registry")})
 	if err != nil {
-		return nil, fmt.Errorf("bundled registry: %w", err)
+		attached.Close()
+		return nil, nil, fmt.Errorf("bundled registry: %w", err)
 	}
-	return gateway.NewInProcess(reg), nil
+	return bundledBackend{gateway.NewInProcess(reg), reg}, attached, nil
+}
+
+// bundledBackend is the bundled registry's handler, with the registry for the upload purge.
+type bundledBackend struct {
+	http.Handler
+	reg *registry.Registry
 }
 
 func registryRoot(cfg config.Config) string { return filepath.Join(cfg.Data, "registry") }

@@ -82,22 +82,17 @@ func (issuerKeys) Name() string                       { return "trusted issuers"
 func (i issuerKeys) Run(ctx context.Context)          { i.svc.Run(ctx) }
 func (i issuerKeys) Reload(ctx context.Context) error { i.svc.RefreshIssuers(ctx); return nil }
 
-// login is Basic over the users file that also takes a trusted issuer's identity token
-// as a password.
-func (t *tokens) login(cfg config.Config, users *auth.Htpasswd, groups *auth.Groups) *auth.Basic {
-	return &auth.Basic{Users: users, Groups: groups, Realm: cfg.Realm, Identities: t.svc}
-}
-
-// authenticator is the pipeline's authenticator when tokens are configured: identity
-// tokens as passwords always; in token mode bearer tokens too, and the bearer challenge
-// (outermost, so it is what the gateway asks for a 401 also behind client certificates).
-func (t *tokens) authenticator(cfg config.Config, users *auth.Htpasswd, groups *auth.Groups) gateway.Authenticator {
+// authenticator is the pipeline's authenticator when tokens are configured: the login
+// (which takes identity tokens as passwords); in token mode bearer tokens too, and the
+// bearer challenge (outermost, so it is what the gateway asks for a 401 also behind
+// client certificates).
+func (t *tokens) authenticator(cfg config.Config, login *auth.Basic, groups *auth.Groups) gateway.Authenticator {
 	var a interface {
 		gateway.Authenticator
 		Challenge(*http.Request) string // what auth.ClientCert wraps
-	} = t.login(cfg, users, groups)
+	} = login
 	if cfg.Auth == config.AuthToken {
-		a = &auth.Bearer{Tokens: t.svc, Basic: t.login(cfg, users, groups)}
+		a = &auth.Bearer{Tokens: t.svc, Basic: login}
 	}
 	if cfg.TLSClientCA != "" {
 		a = &auth.ClientCert{Next: a, Groups: groups}
@@ -118,10 +113,10 @@ func (t *tokens) upstreamCredentials(cfg config.Config) func(context.Context, []
 }
 
 // mount puts the token endpoint and the JWKS in front of the pipeline.
-func (t *tokens) mount(pipeline http.Handler, cfg config.Config, users *auth.Htpasswd, groups *auth.Groups,
+func (t *tokens) mount(pipeline http.Handler, cfg config.Config, login *auth.Basic,
 	authz gateway.Authorizer, proxies []netip.Prefix, tls bool, logger *slog.Logger) (http.Handler, error) {
 	endpoint, err := gateway.NewTokenEndpoint(gateway.TokenEndpointConfig{
-		Tokens: t.svc, Logins: t.login(cfg, users, groups), Authorizer: authz, Service: t.svc.Service(),
+		Tokens: t.svc, Logins: login, Authorizer: authz, Service: t.svc.Service(),
 		Realm: cfg.Realm, Logger: logger, TrustedProxies: proxies, TLS: tls,
 	})
 	if err != nil {
