@@ -192,6 +192,9 @@ func (te *tokenEndpoint) issue(w http.ResponseWriter, r *http.Request, c *client
 	switch {
 	case errors.As(err, &throttled):
 		// Too many failed logins, as on /v2/ (issue 12): 429 with Retry-After.
+		if throttled.Account != "" {
+			ev.Account = throttled.Account
+		}
 		return &tokenRefusal{outcome: TokenThrottled, reason: "login throttled (" + throttled.Reason + ")",
 			err:        &tokenError{status: http.StatusTooManyRequests, code: "slow_down", message: "too many login attempts; retry later"},
 			retryAfter: throttled.RetryAfter}

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -10,18 +11,29 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/portcullis/portcullis/access"
 	"github.com/portcullis/portcullis/token"
 )
 
-// testLogin is testAuthn with a Login for the POST flow.
+// testLogin is testAuthn with a Login for the POST flow; the user "slow" is throttled.
 type testLogin struct{ testAuthn }
 
-func (testLogin) Login(ctx context.Context, user, pass string) (access.Principal, error) {
+func (testLogin) Authenticate(ctx context.Context, r *http.Request) (access.Principal, error) {
+	if user, _, _ := r.BasicAuth(); user == "slow" {
+		if _, ok := access.ClientIP(ctx); !ok {
+			return access.Principal{}, errors.New("no client address in the context for the throttle")
+		}
+		return access.Principal{}, &access.ThrottledError{RetryAfter: 2500 * time.Millisecond, Account: "slow", Reason: "account"}
+	}
+	return testAuthn{}.Authenticate(ctx, r)
+}
+
+func (l testLogin) Login(ctx context.Context, user, pass string) (access.Principal, error) {
 	r := httptest.NewRequest("GET", "/", nil)
 	r.SetBasicAuth(user, pass)
-	return testAuthn{}.Authenticate(ctx, r)
+	return l.Authenticate(ctx, r)
 }
 
 // testStamps gives alice and bob a fixed password stamp.
@@ -168,6 +180,9 @@ func TestTokenEndpoint(t *testing.T) {
 		{"refresh token when asked", "GET", "/token?offline_token=true", "alice", "", "", want{status: 200, granted: []string{}, refresh: true}},
 		{"no refresh token for anonymous", "GET", "/token?offline_token=true", "", "", "", want{status: 200, granted: []string{}}},
 		{"bad password", "GET", "/token?scope=repository:team/a:pull", "mallory", "", "", want{status: 401, errCode: "invalid_grant"}},
+		{"throttled login", "GET", "/token?scope=repository:team/a:pull", "slow", "", "", want{status: 429, errCode: "slow_down"}},
+		{"POST throttled login", "POST", "/token", "", form("grant_type", "password", "username", "slow", "password", "x", "client_id", "x"), "",
+			want{status: 429, errCode: "slow_down"}},
 		{"account differs from the credentials", "GET", "/token?account=bob", "alice", "", "", want{status: 400, errCode: "invalid_request"}},
 		{"another service", "GET", "/token?service=other.registry", "alice", "", "", want{status: 400, errCode: "invalid_request"}},
 		{"malformed scope", "GET", "/token?scope=repository:app", "alice", "", "", want{status: 400, errCode: "invalid_scope"}},
@@ -221,6 +236,9 @@ func TestTokenEndpoint(t *testing.T) {
 				}
 				if tt.want.status == 401 && !strings.HasPrefix(w.Header().Get("WWW-Authenticate"), "Basic ") {
 					t.Errorf("401 without a Basic challenge")
+				}
+				if tt.want.status == 429 && (w.Header().Get("Retry-After") != "3" || a.Errors[0].Code != "TOOMANYREQUESTS") {
+					t.Errorf("429: Retry-After %q, code %q; want 3 and TOOMANYREQUESTS", w.Header().Get("Retry-After"), a.Errors[0].Code)
 				}
 				if strings.Contains(w.Body.String(), "secret") || strings.Contains(w.Body.String(), "nope") {
 					t.Error("the answer repeats a password")
