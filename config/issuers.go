@@ -36,6 +36,9 @@ func (c *Config) readTrustedIssuers(n *yaml.Node) string {
 	}
 	for i, item := range n.Content {
 		m := resolve(item)
+		if m.Kind == yaml.ScalarNode && m.Tag == "!!null" {
+			continue // an empty entry, as yaml reads it: Validate says what it lacks
+		}
 		if m.Kind != yaml.MappingNode {
 			return fmt.Sprintf("entry %d (line %d): want keys such as issuer and audience, not %s", i+1, m.Line, kindName(m))
 		}
