@@ -30,6 +30,13 @@ func parseHosts(hosts []string) (names, error) {
 			h = host
 		}
 		h = strings.TrimPrefix(strings.TrimSuffix(h, "]"), "[")
+		// A trailing dot is dropped before deciding name or address: "0.0.0.0." is the
+		// address 0.0.0.0, which a DNS SAN would not match (found by FuzzParseHosts).
+		if trimmed := strings.TrimSuffix(h, "."); trimmed != h {
+			if _, err := netip.ParseAddr(trimmed); err == nil {
+				h = trimmed
+			}
+		}
 		if ip, err := netip.ParseAddr(h); err == nil {
 			if ip.Zone() != "" {
 				errs = append(errs, fmt.Errorf("host %q: zoned addresses cannot go in a certificate", h))
