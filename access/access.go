@@ -51,6 +51,11 @@ type Principal struct {
 	Method string `json:"method"`
 	// Claims are the verified token claims, for bearer principals.
 	Claims map[string]any `json:"claims,omitempty"`
+	// Limit, when set, is the most the principal's credentials allow whatever the policy
+	// grants: a registry access token's access claim (issue 10). Nil when the credentials
+	// carry no limit (a password, a client certificate, an identity token): the policy
+	// alone decides. The policy never sees it; the gateway applies it (see Within).
+	Limit *Decision `json:"-"`
 }
 
 // Anonymous is the principal of a request that carries no credentials.

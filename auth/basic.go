@@ -29,6 +29,9 @@ type Basic struct {
 	Limiter Limiter
 	// Metrics, if set, counts failed and throttled logins.
 	Metrics LoginMetrics
+	// Identities, if set, verifies a password that is a trusted issuer's identity token
+	// (a CI job's OIDC JWT given to docker login); see Login.
+	Identities IdentityVerifier
 }
 
 // Authenticate returns the anonymous principal for a request without an Authorization
@@ -54,12 +57,17 @@ func (b *Basic) Authenticate(ctx context.Context, r *http.Request) (access.Princ
 	if err != nil {
 		return access.Principal{}, fmt.Errorf("basic: %w: %w", err, access.ErrBadCredentials)
 	}
+	return b.login(ctx, clientIP(r), user, pass) // login.go
+}
+
+// verifyPassword checks a password against the users file, through the cache, the
+// throttle and the verification slots.
+func (b *Basic) verifyPassword(ctx context.Context, ip netip.Addr, user, pass string) (access.Principal, error) {
 	// Credentials that verified before pass at once: a client whose credentials are
 	// right is never held back by the throttle or the verification slots (issue 12).
 	if b.Users.cachedValid(user, pass) {
 		return b.principal(user), nil
 	}
-	ip := clientIP(r)
 	if b.Limiter != nil {
 		if err := b.Limiter.Allow(ip, user); err != nil {
 			b.countThrottled(err)

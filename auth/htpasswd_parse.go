@@ -2,6 +2,7 @@ package auth
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"strings"
@@ -29,8 +30,9 @@ const dummyHash = "$2y$10$kforwy3VjVlUgcKVkA40jOpOKyHVO.d3qMzQFneycuNjVLoXnIXlu"
 
 // userEntry is one user's encoded password and the index of its kind in userTable.kinds.
 type userEntry struct {
-	m    htpasswd.EncodedPasswd
-	kind int
+	m     htpasswd.EncodedPasswd
+	kind  int
+	stamp [sha256.Size]byte // a fingerprint of the entry, for refresh tokens (stamp.go)
 }
 
 // hashKindEntry is one kind of hash the file holds (kind: bcrypt at a given cost, SHA-1,
@@ -95,7 +97,7 @@ func parseHtpasswd(data []byte) (users map[string]userEntry, kinds []hashKindEnt
 			index[kind] = k
 			kinds = append(kinds, hashKindEntry{name: kind, user: user, m: m})
 		}
-		users[user] = userEntry{m: m, kind: k}
+		users[user] = userEntry{m: m, kind: k, stamp: stampOf(user, hash)} // stamp: see Htpasswd.Stamp
 	}
 	if len(errs) > 0 {
 		return nil, nil, errors.Join(errs...)

@@ -30,11 +30,20 @@ type authority struct {
 // Any other state (one file missing, a corrupt file, a key that does not match) is an error:
 // quietly making a new CA would break every client that trusts the old one.
 func loadOrCreateAuthority(certFile, keyFile string, now time.Time) (a *authority, created bool, err error) {
+	return loadOrCreateNamedAuthority(certFile, keyFile, localCAName, now)
+}
+
+// localCAName begins the subject name of the TLS CA; the token CA has its own (OpenCA).
+const localCAName = "Portcullis local CA"
+
+// loadOrCreateNamedAuthority is loadOrCreateAuthority for a CA whose subject name, when it
+// is created, begins with name.
+func loadOrCreateNamedAuthority(certFile, keyFile, name string, now time.Time) (a *authority, created bool, err error) {
 	certData, certErr := os.ReadFile(certFile)
 	keyData, keyErr := os.ReadFile(keyFile)
 	switch {
 	case errors.Is(certErr, fs.ErrNotExist) && errors.Is(keyErr, fs.ErrNotExist):
-		a, err := newAuthority(now)
+		a, err := newNamedAuthority(name, now)
 		if err != nil {
 			return nil, false, err
 		}
@@ -72,7 +81,9 @@ func parseAuthority(certData, keyData []byte) (*authority, error) {
 	return &authority{cert: cert, key: key}, nil
 }
 
-func newAuthority(now time.Time) (*authority, error) {
+func newAuthority(now time.Time) (*authority, error) { return newNamedAuthority(localCAName, now) }
+
+func newNamedAuthority(name string, now time.Time) (*authority, error) {
 	key, err := newKey()
 	if err != nil {
 		return nil, err
@@ -83,7 +94,7 @@ func newAuthority(now time.Time) (*authority, error) {
 	}
 	host, _ := os.Hostname()
 	// A distinct common name per CA lets users tell installations apart in a trust store.
-	cn := fmt.Sprintf("Portcullis local CA %s %x", host, serial.Bytes()[:4])
+	cn := fmt.Sprintf("%s %s %x", name, host, serial.Bytes()[:4])
 	tmpl := &x509.Certificate{
 		SerialNumber:          serial,
 		Subject:               pkix.Name{CommonName: cn, Organization: []string{"Portcullis"}},

@@ -114,6 +114,66 @@ type Config struct {
 	LogFormat string `yaml:"log_format"`
 	// LogLevel is debug, info (default), warn or error.
 	LogLevel string `yaml:"log_level"`
+
+	// Auth is how clients authenticate: basic (default; a Basic challenge, a password on
+	// every request) or token (the Docker token flow: a Bearer challenge, tokens from
+	// /token; Basic credentials keep working).
+	Auth string `yaml:"auth"`
+	// TokenRealm is the URL of the token endpoint clients are sent to. Default
+	// https://HOST/token, HOST being what the client addressed; set it behind a load
+	// balancer that changes the host.
+	TokenRealm string `yaml:"token_realm"`
+	// TokenService is the service name tokens are issued for (a registry's
+	// auth.token.service). Default: the first hostname, else "localhost".
+	TokenService string `yaml:"token_service"`
+	// TokenIssuer is the iss of the tokens (a registry's auth.token.issuer). Default
+	// "portcullis".
+	TokenIssuer string `yaml:"token_issuer"`
+	// TokenTTL is an access token's lifetime. Default 5m.
+	TokenTTL time.Duration `yaml:"token_ttl"`
+	// TokenKey is a PEM private key (and optionally its certificate chain) to sign tokens
+	// with. Default: keys generated and rotated in DATA/token.
+	TokenKey string `yaml:"token_key"`
+	// TokenAlg is the algorithm of generated token keys: ES256 (default) or RS256.
+	TokenAlg string `yaml:"token_alg"`
+	// RefreshTTL is a refresh token's lifetime (docker keeps it as its identity token).
+	// Default 720h (30 days).
+	RefreshTTL time.Duration `yaml:"refresh_ttl"`
+	// UpstreamAuth is what the gateway presents to the upstream registry: none (default)
+	// or token (for each request, a short-lived token for exactly the access granted, so
+	// a registry with auth: token accepts only what the gateway judged).
+	UpstreamAuth string `yaml:"upstream_auth"`
+	// TrustedIssuers are external issuers of identity tokens (CI systems' OIDC
+	// providers) whose JWTs are accepted as passwords and bearer tokens. In the file
+	// only.
+	TrustedIssuers []TrustedIssuer `yaml:"trusted_issuers"`
+}
+
+// Authentication modes.
+const (
+	AuthBasic = "basic"
+	AuthToken = "token"
+)
+
+// TrustedIssuer is one entry of trusted_issuers.
+type TrustedIssuer struct {
+	// Issuer is the iss its tokens carry, exactly (e.g.
+	// https://token.actions.githubusercontent.com).
+	Issuer string `yaml:"issuer"`
+	// Exactly one of JWKSURL (https), JWKSFile and Discovery (the issuer's
+	// /.well-known/openid-configuration) says where its keys are.
+	JWKSURL   string `yaml:"jwks_url,omitempty"`
+	JWKSFile  string `yaml:"jwks_file,omitempty"`
+	Discovery bool   `yaml:"discovery,omitempty"`
+	// CAFile is a PEM bundle trusted, besides the system's, to reach the issuer.
+	CAFile string `yaml:"ca_file,omitempty"`
+	// Audience is the aud its tokens must carry for this gateway (required).
+	Audience string `yaml:"audience"`
+	// Algorithms accepted; default [RS256].
+	Algorithms []string `yaml:"algorithms,omitempty"`
+	// UsernameClaim names the principal (default sub); GroupsClaim carries its groups.
+	UsernameClaim string `yaml:"username_claim,omitempty"`
+	GroupsClaim   string `yaml:"groups_claim,omitempty"`
 }
 
 // Defaults returns the configuration used where nothing else is said.
@@ -136,8 +196,34 @@ func Defaults() Config {
 		MaxConnsPerIP:     256,
 		LogFormat:         "text",
 		LogLevel:          "info",
+		Auth:              AuthBasic,
+		TokenIssuer:       "portcullis",
+		TokenTTL:          5 * time.Minute,
+		TokenAlg:          "ES256",
+		RefreshTTL:        30 * 24 * time.Hour,
+		UpstreamAuth:      "none",
 	}
 }
+
+// TokenServiceName is the token service name in effect.
+func (c Config) TokenServiceName() string {
+	switch {
+	case c.TokenService != "":
+		return c.TokenService
+	case len(c.Hostname) > 0:
+		return c.Hostname[0]
+	}
+	return "localhost"
+}
+
+// NeedsTokens reports whether the gateway signs or verifies tokens: token mode, tokens
+// for the upstream, or trusted issuers.
+func (c Config) NeedsTokens() bool {
+	return c.Auth == AuthToken || c.UpstreamAuth == AuthToken || len(c.TrustedIssuers) > 0
+}
+
+// TokenDir is where token keys and the token CA are kept.
+func (c Config) TokenDir() string { return joinPath(c.Data, "token") }
 
 // HtpasswdIsDefault reports whether the htpasswd file is the default one under the data
 // directory (which the gateway may create), rather than one the user named.

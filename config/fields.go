@@ -59,6 +59,15 @@ func fields(c *Config) []field {
 		{"max-conns-per-ip", "connections open at once per client address (`number`; 0: no cap)", &c.MaxConnsPerIP},
 		{"log-format", "log `format`: text or json", &c.LogFormat},
 		{"log-level", "log `level`: debug, info, warn or error", &c.LogLevel},
+		{"auth", "client authentication `mode`: basic, or token (the Docker token flow, tokens from /token)", &c.Auth},
+		{"token-realm", "token endpoint `URL` named in challenges (default https://HOST/token, HOST as the client addressed it)", &c.TokenRealm},
+		{"token-service", "service `name` tokens are issued for (default: the first --hostname, else localhost)", &c.TokenService},
+		{"token-issuer", "issuer `name` (iss) of the tokens", &c.TokenIssuer},
+		{"token-ttl", "`duration` an access token is valid", &c.TokenTTL},
+		{"token-key", "PEM `file` with the key (and optionally its certificates) to sign tokens (default: generated in DATA/token)", &c.TokenKey},
+		{"token-alg", "`algorithm` of generated token keys: ES256 or RS256", &c.TokenAlg},
+		{"refresh-ttl", "`duration` a refresh token (docker's identity token) is valid", &c.RefreshTTL},
+		{"upstream-auth", "what to present --upstream: none, or token (a token for exactly the access granted) (`mode`)", &c.UpstreamAuth},
 	}
 }
 
@@ -67,6 +76,9 @@ func knownKeys() []string {
 	var out []string
 	for _, f := range fields(&Config{}) {
 		out = append(out, f.key())
+	}
+	for k := range fileOnly(&Config{}) {
+		out = append(out, k)
 	}
 	return out
 }

@@ -133,7 +133,9 @@ func TestKeysMatchYAML(t *testing.T) {
 	tags := map[string]bool{}
 	rt := reflect.TypeOf(c)
 	for i := range rt.NumField() {
-		tags[strings.Split(rt.Field(i).Tag.Get("yaml"), ",")[0]] = true
+		if k := strings.Split(rt.Field(i).Tag.Get("yaml"), ",")[0]; fileOnly(&c)[k] == nil {
+			tags[k] = true
+		}
 	}
 	fs := fields(&c)
 	if len(fs) != len(tags) {
@@ -202,7 +204,8 @@ func FuzzParse(f *testing.F) {
 	for _, s := range []string{"", "listen: :1\n", "hostname: [a, b]\nshutdown_timeout: 3s\n", "tls: acme\n",
 		"listen: [1]\n", "{}", "- a", "realm: \"\\u0000\"", "shutdown_timeout: 10\n", "listn: x\nrealm: [a]\n",
 		"hostname: &h a\nrealm: *h\n", "realm: !!binary aGVsbG8=\n", "listen: :1\nlisten: :2\n", "---\n", "a: 1\n---\nb: 2\n",
-		"hostname: a\n", "trusted_proxy: ~\n", "shutdown_timeout: \"1h\"\n"} {
+		"hostname: a\n", "trusted_proxy: ~\n", "shutdown_timeout: \"1h\"\n",
+		"trusted_issuers:\n  - issuer: https://a\n    audience: x\n    algorithms: [RS256]\n", "trusted_issuers: [{issuer: a, discovery: true}]\n"} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -257,6 +260,14 @@ func normal(c Config) Config {
 	if len(c.TrustedProxy) == 0 {
 		c.TrustedProxy = nil
 	}
+	if len(c.TrustedIssuers) == 0 {
+		c.TrustedIssuers = nil
+	}
+	for i := range c.TrustedIssuers {
+		if len(c.TrustedIssuers[i].Algorithms) == 0 {
+			c.TrustedIssuers[i].Algorithms = nil
+		}
+	}
 	return c
 }
 
@@ -275,5 +286,79 @@ func TestExamplesParse(t *testing.T) {
 		if err := Parse(data, &c); err != nil {
 			t.Errorf("%s: %v", f, err)
 		}
+	}
+}
+
+func TestTokenSettings(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "gw.yaml")
+	os.WriteFile(file, []byte(`auth: token
+token_ttl: 2m
+trusted_issuers:
+  - issuer: https://token.actions.githubusercontent.com
+    discovery: true
+    audience: portcullis
+    username_claim: repository
+    groups_claim: groups
+`), 0o600)
+	c, err := loader(t, []string{"--config", file, "--hostname", "registry.example.com"}, map[string]string{"GATEWAY_AUTH": "token"}).Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Auth != AuthToken || c.TokenTTL != 2*time.Minute || c.TokenServiceName() != "registry.example.com" ||
+		len(c.TrustedIssuers) != 1 || c.TrustedIssuers[0].UsernameClaim != "repository" || !c.NeedsTokens() {
+		t.Errorf("config = %+v", c)
+	}
+	if Defaults().NeedsTokens() || Defaults().TokenServiceName() != "localhost" {
+		t.Error("the defaults need tokens")
+	}
+
+	c = Defaults()
+	c.Auth = "oauth"
+	c.TokenRealm = "registry.example.com/token"
+	c.TokenService = `a"b`
+	c.TokenTTL = time.Second
+	c.TokenAlg = "HS256"
+	c.UpstreamAuth = "token"
+	c.TrustedIssuers = []TrustedIssuer{
+		{Issuer: "https://a", Audience: "x"},
+		{Issuer: "http://b", Discovery: true, Algorithms: []string{"HS256"}},
+	}
+	err = c.Validate()
+	for _, want := range []string{"auth:", "token_realm:", "token_service:", "token_ttl:", "token_alg:", "upstream_auth:",
+		"trusted_issuers: entry 1: give exactly one", "trusted_issuers: entry 2: discovery needs an https", "trusted_issuers: entry 2: audience is required",
+		`trusted_issuers: entry 2: algorithm "HS256"`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate does not say %q:\n%v", want, err)
+		}
+	}
+}
+
+func TestTrustedIssuersRead(t *testing.T) {
+	for name, tc := range map[string]struct{ yaml, want string }{
+		"not a list":     {"trusted_issuers: https://a\n", "line 1: trusted_issuers: want a list of issuers"},
+		"unknown key":    {"trusted_issuers:\n  - issuer: https://a\n    audiance: x\n", `line 1: trusted_issuers: entry 1 (line 3): unknown key "audiance"; did you mean audience?`},
+		"wrong type":     {"trusted_issuers:\n  - issuer: https://a\n    discovery: maybe\n", "line 1: trusted_issuers: line 3: cannot unmarshal"},
+		"not a mapping":  {"trusted_issuers:\n  - https://a\n", "entry 1 (line 2): want keys such as issuer and audience"},
+		"no flag for it": {"", ""},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var c Config
+			err := Parse([]byte(tc.yaml), &c)
+			if tc.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Parse: %v, want %q", err, tc.want)
+			}
+		})
+	}
+	fs := flag.NewFlagSet("x", flag.ContinueOnError)
+	NewLoader(fs, func() []string { return nil })
+	if fs.Lookup("trusted-issuers") != nil {
+		t.Error("trusted_issuers has a flag; it is a file-only setting")
 	}
 }

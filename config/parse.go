@@ -75,6 +75,14 @@ func parseYAML(file string, data []byte, c *Config, origin map[string]Source) []
 			continue
 		}
 		firstLine[key] = k.Line
+		if read, ok := fileOnly(c)[key]; ok { // issuers.go
+			if msg := read(v); msg != "" {
+				errs = append(errs, problemf(src, key, "%s", msg))
+			} else {
+				origin[key] = src
+			}
+			continue
+		}
 		f, ok := byKey[key]
 		if !ok {
 			suggest := didYouMean(Nearest(key, knownKeys()))

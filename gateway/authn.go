@@ -65,7 +65,9 @@ func (g *gateway) authenticate(r *http.Request, rt Route) (access.Principal, *re
 			err:        errcode.New(errcode.TooManyRequests, "too many login attempts; retry later"),
 			retryAfter: throttled.RetryAfter, account: throttled.Account}
 	case errors.Is(err, access.ErrBadCredentials):
-		ref := unauthenticated("bad credentials", "authentication failed",
+		// The reason says what was wrong, for the log (an expired token, a wrong
+		// password); the client is told only that authentication failed.
+		ref := unauthenticated(badCredentialsReason(err), "authentication failed",
 			Challenge{Access: rt.Access, Error: ChallengeInvalidToken})
 		ref.account = access.ClaimedAccount(err)
 		return access.Anonymous(), ref
@@ -74,7 +76,9 @@ func (g *gateway) authenticate(r *http.Request, rt Route) (access.Principal, *re
 			err: internalError(), cause: err}
 	}
 	if p.IsAnonymous() {
+		limit := p.Limit // an anonymous token's access claim limits it too
 		p = access.Anonymous()
+		p.Limit = limit
 		if rt.Kind == KindBase {
 			return p, unauthenticated("authentication required", "authentication required", Challenge{})
 		}

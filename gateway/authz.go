@@ -36,14 +36,18 @@ func (AllowAuthenticated) Authorize(_ context.Context, in access.Input) (access.
 // message names the repository and action asked for, the same whether or not the
 // repository exists. The source of a mount is not required (see mountAllowed).
 func (g *gateway) authorize(r *http.Request, req access.Request, p access.Principal, rt Route) (access.Decision, *refusal) {
-	d, err := g.authz.Authorize(r.Context(), access.Input{Principal: p, Request: req, Access: rt.Access})
-	if err != nil {
-		return d, &refusal{outcome: OutcomeFailed, reason: "authorization error", err: internalError(), cause: err}
-	}
 	need := rt.Access
 	if rt.Kind == KindUploads {
 		need = rt.Access[:1] // the target; the mount source is optional
 	}
+	if ref := beyondToken(p, rt, need); ref != nil { // tokenscope.go
+		return access.Decision{}, ref
+	}
+	d, err := g.authz.Authorize(r.Context(), access.Input{Principal: p, Request: req, Access: rt.Access})
+	if err != nil {
+		return d, &refusal{outcome: OutcomeFailed, reason: "authorization error", err: internalError(), cause: err}
+	}
+	d = withinToken(p, rt, d) // a token's access claim AND the policy in force now
 	res, action, ok := firstMissing(d, need)
 	if ok {
 		return d, nil

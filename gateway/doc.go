@@ -10,7 +10,14 @@
 // Record (who, what, decision, outcome, status, bytes) goes to the access log and to
 // every Observer (metrics, the audit trail), so they all count the same facts.
 //
-// It leaves to others: how credentials are checked (auth), how policy decides (policy),
+// In token mode (issue 10) it also serves the Docker registry token endpoint and the JWKS
+// (NewTokenEndpoint), answers 401s with the bearer challenge (BearerChallenge), allows a
+// bearer principal no more than its token's access claim (a request beyond it is a 401
+// with error="insufficient_scope"), and hands a backend what it granted each request
+// (GrantOf), which NewUpstream can present to the upstream as a token of its own.
+//
+// It leaves to others: how credentials are checked (auth), how tokens are signed and
+// verified (token, behind the TokenIssuer interface), how policy decides (policy),
 // the registry itself (registry; never imported here), and listeners, TLS, redirects and
 // certificates (server, certs).
 package gateway

@@ -134,6 +134,9 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	defer release()
 
+	// What was granted travels with the request, for a backend that proves it upstream
+	// (--upstream-auth token) and the catalog's own requests (grant.go).
+	r = r.WithContext(withGrant(r.Context(), p, rt))
 	x.outcome = OutcomeForwarded
 	switch rt.Kind {
 	case KindCatalog:

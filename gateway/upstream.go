@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/portcullis/portcullis/access"
 	"github.com/portcullis/portcullis/errcode"
 )
 
@@ -36,6 +38,12 @@ type UpstreamOptions struct {
 	// FlushInterval is httputil.ReverseProxy's: 0 (default) copies the body through the
 	// server's buffer as it arrives. Never -1 for blobs: that flushes every write.
 	FlushInterval time.Duration
+	// Credentials, when set, gives the Authorization value presented to the upstream with
+	// each request, from what the gateway granted it (GrantOf): --upstream-auth token
+	// mints a short-lived token for exactly that access, so a registry trusting the token
+	// CA accepts only what the gateway judged. An error fails the request (502); a
+	// request without a grant is not forwarded.
+	Credentials func(ctx context.Context, granted []access.Resource, subject string) (string, error)
 }
 
 // upstream forwards judged requests to a registry at a URL.
@@ -69,6 +77,9 @@ func NewUpstream(u *url.URL, opts UpstreamOptions) (http.Handler, error) {
 	rt := opts.Transport
 	if rt == nil {
 		rt = newTransport(opts)
+	}
+	if opts.Credentials != nil {
+		rt = &credentialTransport{next: rt, creds: opts.Credentials} // upstreamauth.go
 	}
 	up.proxy = &httputil.ReverseProxy{
 		Rewrite:        up.rewrite,

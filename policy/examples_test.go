@@ -51,6 +51,8 @@ func TestExamples(t *testing.T) {
 func TestExampleDecisions(t *testing.T) {
 	alice := access.Principal{Name: "alice", Method: access.MethodBasic}
 	root := access.Principal{Name: "root", Groups: []string{"admins"}, Method: access.MethodBasic}
+	ciJob := access.Principal{Name: "repo:acme/app:ref:refs/heads/main", Groups: []string{}, Method: access.MethodBearer,
+		Claims: map[string]any{"repository": "acme/app"}}
 	tests := []struct {
 		example string
 		in      access.Input
@@ -64,6 +66,8 @@ func TestExampleDecisions(t *testing.T) {
 		{"admin-only-delete", access.Input{Principal: root, Access: []access.Resource{repo("alice/app", "delete")}}, true},
 		{"prod-no-latest", access.Input{Principal: root, Request: access.Request{Method: "PUT", Path: "/v2/prod/app/manifests/latest"}, Access: []access.Resource{repo("prod/app", "pull", "push")}}, false},
 		{"prod-no-latest", access.Input{Principal: root, Request: access.Request{Method: "PUT", Path: "/v2/prod/app/manifests/v2"}, Access: []access.Resource{repo("prod/app", "pull", "push")}}, true},
+		{"ci-oidc-namespace", access.Input{Principal: ciJob, Access: []access.Resource{repo("acme/app/web", "pull", "push")}}, true},
+		{"ci-oidc-namespace", access.Input{Principal: ciJob, Access: []access.Resource{repo("acme/other", "pull")}}, false},
 		{"push-ip-allowlist", access.Input{Principal: alice, Request: access.Request{ClientIP: "10.20.1.1"}, Access: []access.Resource{repo("alice/app", "push")}}, true},
 		{"push-ip-allowlist", access.Input{Principal: alice, Request: access.Request{ClientIP: "198.51.100.1"}, Access: []access.Resource{repo("alice/app", "push")}}, false},
 		{"authenticated-all", access.Input{Principal: alice, Access: []access.Resource{repo("root/app", "pull", "push"), repo("prod/api", "delete")}}, true},

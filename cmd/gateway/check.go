@@ -12,6 +12,7 @@ import (
 	"github.com/portcullis/portcullis/certs"
 	"github.com/portcullis/portcullis/config"
 	"github.com/portcullis/portcullis/policy"
+	"github.com/portcullis/portcullis/token"
 )
 
 // runCheck implements `gateway check`: it reads the configuration as serve would, then
@@ -54,6 +55,11 @@ func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if cfg.TLSClientCA != "" {
 		if _, err := certs.LoadCertPool(cfg.TLSClientCA); err != nil {
 			errs = append(errs, fmt.Errorf("tls_client_ca: %w", err))
+		}
+	}
+	if cfg.TokenKey != "" {
+		if err := token.CheckKeyFile(cfg.TokenKey); err != nil {
+			errs = append(errs, fmt.Errorf("token_key: %w", err))
 		}
 	}
 	if err := errors.Join(errs...); err != nil {

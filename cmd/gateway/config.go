@@ -21,8 +21,10 @@ Unknown keys and GATEWAY_ variables are errors; every problem is listed at once.
 // commandHelp is the first lines of `gateway help CMD` for the commands whose flags are
 // the configuration's (serve shows the whole usage instead).
 var commandHelp = map[string]string{
-	"check": "Usage: gateway check [flags]\n\nRead the configuration as serve would, load every file it names (users, groups, policy\nand its tests, certificates) and list every problem; exit 1 if there is any.\n",
-	"gc":    "Usage: gateway gc [--delete] [--untagged] [flags]\n\nGarbage-collect the bundled registry under DATA/registry (a dry run unless --delete).\nRun it while the gateway is stopped. Of the configuration it uses --data and --upstream.\n",
+	"check":          "Usage: gateway check [flags]\n\nRead the configuration as serve would, load every file it names (users, groups, policy\nand its tests, certificates) and list every problem; exit 1 if there is any.\n",
+	"gc":             "Usage: gateway gc [--delete] [--untagged] [flags]\n\nGarbage-collect the bundled registry under DATA/registry (a dry run unless --delete).\nRun it while the gateway is stopped. Of the configuration it uses --data and --upstream.\n",
+	"token rotate":   tokenUsage,
+	"token print-ca": tokenUsage,
 }
 
 // parseFlags parses a subcommand's flags: the configuration's, --config, and those extra

@@ -33,6 +33,8 @@ Usage:
                                    print the self-signed CA and how to make clients trust it
   gateway policy test [DIR] | policy eval ...
                                    run a policy's Rego tests, or evaluate one decision
+  gateway token rotate | print-ca [--data DIR | --config FILE]
+                                   new token signing key; the token CA for registries
   gateway migrate nginx [--out FILE] NGINX.CONF
                                    convert an nginx + auth_basic configuration, say what changes
   gateway health [--url URL] [--ca FILE] [config flags]
@@ -67,6 +69,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runCA(args, stdout, stderr)
 	case "policy":
 		return runPolicy(ctx, args, stdout, stderr)
+	case "token":
+		return runToken(args, stdout, stderr)
 	case "migrate":
 		return runMigrate(args, stdout, stderr)
 	case "health":
@@ -94,7 +98,7 @@ func runHelp(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	switch args[0] {
-	case "check", "gc", "passwd", "ca", "policy":
+	case "check", "gc", "passwd", "ca", "policy", "token":
 		// Commands print their own help on -h; some exit 2 after it, as the flag package does.
 		run(ctx, []string{args[0], "-h"}, strings.NewReader(""), stdout, stdout)
 		return 0

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/portcullis/portcullis/access"
 	"github.com/portcullis/portcullis/config"
 	"github.com/portcullis/portcullis/gateway"
 	"github.com/portcullis/portcullis/registry"
@@ -59,6 +60,13 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	if groups != nil {
 		reloaders = append(reloaders, groups)
 	}
+	tok, err := buildTokens(cfg, users, groups, logger) // token.go; nil unless tokens are configured
+	if err != nil {
+		return err
+	}
+	if tok != nil {
+		reloaders = append(reloaders, tok.reloaders()...)
+	}
 	authz, policyReloader, err := buildAuthorizer(ctx, cfg, logger)
 	if err != nil {
 		return err
@@ -70,7 +78,7 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	backend, attached, err := buildBackend(cfg, logger)
+	backend, attached, err := buildBackend(cfg, logger, tok.upstreamCredentials(cfg))
 	if err != nil {
 		return err
 	}
@@ -79,9 +87,13 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	metrics := newMetrics()
 	uploads := gateway.NewUploadLimit(cfg.MaxUploads, cfg.MaxUploadsPerUser)
 	metrics.uploadsInFlight(uploads)
+	login := newLogin(cfg, users, groups, metrics)
+	if tok != nil {
+		login.Identities = tok.svc // a trusted issuer's identity token as a password
+	}
 	handler, err := gateway.New(gateway.Config{
 		Backend:        backend,
-		Authenticator:  newAuthenticator(cfg, users, groups, metrics),
+		Authenticator:  newAuthenticator(cfg, login, groups, tok),
 		Authorizer:     authz,
 		Logger:         logger,
 		Realm:          cfg.Realm,
@@ -92,6 +104,11 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	})
 	if err != nil {
 		return fmt.Errorf("building the request pipeline: %w", err)
+	}
+	if tok != nil {
+		if handler, err = tok.mount(handler, cfg, login, authz, proxies, ts != nil, logger); err != nil {
+			return err
+		}
 	}
 
 	sc := server.Config{
@@ -132,10 +149,10 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 // buildBackend returns the upstream proxy or the bundled registry, and what to close once
 // serving has stopped: the bundled registry's Attach, which `gateway gc --delete` waits
 // for on every replica serving the directory (deploy/scaleout/README.md, the GC rule).
-func buildBackend(cfg config.Config, logger *slog.Logger) (http.Handler, io.Closer, error) {
+func buildBackend(cfg config.Config, logger *slog.Logger, creds func(context.Context, []access.Resource, string) (string, error)) (http.Handler, io.Closer, error) {
 	if cfg.Upstream != "" {
 		u, _ := url.Parse(cfg.Upstream) // validated
-		h, err := gateway.NewUpstream(u, gateway.UpstreamOptions{Logger: logger})
+		h, err := gateway.NewUpstream(u, gateway.UpstreamOptions{Logger: logger, Credentials: creds})
 		if err != nil {
 			return nil, nil, fmt.Errorf("upstream: %w", err)
 		}

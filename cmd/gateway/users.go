@@ -71,11 +71,19 @@ func ensureAdmin(file, groupsFile string, logger *slog.Logger) error {
 	return nil
 }
 
-// newAuthenticator is Basic over users and groups, with the login throttle counted in
-// metrics; with client CAs configured, a verified client certificate stands for a user
-// when no Authorization header is sent.
-func newAuthenticator(cfg config.Config, users *auth.Htpasswd, groups *auth.Groups, metrics auth.LoginMetrics) gateway.Authenticator {
-	basic := &auth.Basic{Users: users, Groups: groups, Realm: cfg.Realm, Limiter: newThrottle(cfg), Metrics: metrics}
+// newLogin is Basic over users and groups, with the login throttle counted in metrics:
+// the password check of the pipeline and of the token endpoint, one throttle for both.
+func newLogin(cfg config.Config, users *auth.Htpasswd, groups *auth.Groups, metrics auth.LoginMetrics) *auth.Basic {
+	return &auth.Basic{Users: users, Groups: groups, Realm: cfg.Realm, Limiter: newThrottle(cfg), Metrics: metrics}
+}
+
+// newAuthenticator is the login; with client CAs configured, a verified client
+// certificate stands for a user when no Authorization header is sent. With tokens
+// configured, token.go builds it.
+func newAuthenticator(cfg config.Config, basic *auth.Basic, groups *auth.Groups, tok *tokens) gateway.Authenticator {
+	if tok != nil {
+		return tok.authenticator(cfg, basic, groups)
+	}
 	if cfg.TLSClientCA == "" {
 		return basic
 	}

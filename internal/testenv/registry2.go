@@ -18,7 +18,14 @@ import (
 // its output is logged if the test failed.
 func Registry2(t testing.TB, root string) string {
 	t.Helper()
-	return StartRegistry2(t, root).Addr
+	return StartRegistry2With(t, root, "").Addr
+}
+
+// Registry2With is Registry2 with extra top-level configuration appended (an auth
+// section, say: then a 401 from /v2/ counts as ready).
+func Registry2With(t testing.TB, root, extra string) string {
+	t.Helper()
+	return StartRegistry2With(t, root, extra).Addr
 }
 
 // Registry2Server is a docker-registry process that a test may kill and start again on
@@ -27,18 +34,25 @@ type Registry2Server struct {
 	// Addr is host:port, the same across restarts.
 	Addr string
 
-	t    testing.TB
-	bin  string
-	cfg  string
-	out  SyncBuffer
-	cmd  *exec.Cmd
-	done chan struct{}
+	t     testing.TB
+	bin   string
+	cfg   string
+	extra string
+	out   SyncBuffer
+	cmd   *exec.Cmd
+	done  chan struct{}
 }
 
 // StartRegistry2 is Registry2, returning the process.
 func StartRegistry2(t testing.TB, root string) *Registry2Server {
 	t.Helper()
-	r := &Registry2Server{t: t, bin: NeedTool(t, "docker-registry")}
+	return StartRegistry2With(t, root, "")
+}
+
+// StartRegistry2With is Registry2With, returning the process.
+func StartRegistry2With(t testing.TB, root, extra string) *Registry2Server {
+	t.Helper()
+	r := &Registry2Server{t: t, bin: NeedTool(t, "docker-registry"), extra: extra}
 	if root == "" {
 		root = filepath.Join(t.TempDir(), "data")
 	}
@@ -49,6 +63,19 @@ func StartRegistry2(t testing.TB, root string) *Registry2Server {
 	r.Addr = ln.Addr().String()
 	ln.Close()
 	r.cfg = Registry2Config(t, root, r.Addr)
+	if extra != "" {
+		f, err := os.OpenFile(r.cfg, os.O_APPEND|os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = f.WriteString(extra)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
 	t.Cleanup(func() {
 		r.Kill()
 		if t.Failed() {
@@ -83,7 +110,7 @@ func (r *Registry2Server) Start() {
 		}
 		if resp, err := client.Get("http://" + r.Addr + "/v2/"); err == nil {
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
+			if resp.StatusCode == http.StatusOK || (r.extra != "" && resp.StatusCode == http.StatusUnauthorized) {
 				return
 			}
 		}
