@@ -95,7 +95,7 @@ type server struct {
 
 func (s *server) label() string {
 	if len(s.names) > 0 && s.names[0] != "" && s.names[0] != "_" {
-		return fmt.Sprintf("server %s (%s)", s.names[0], s.d.Pos())
+		return fmt.Sprintf("server %s (%s)", display(s.names[0]), s.d.Pos())
 	}
 	return fmt.Sprintf("server at %s", s.d.Pos())
 }
