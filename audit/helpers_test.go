@@ -93,3 +93,7 @@ func publicKey(t testing.TB, cfg Config) []byte {
 	}
 	return pub
 }
+
+func contextWithTimeout(d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), d)
+}
