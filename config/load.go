@@ -74,8 +74,23 @@ func fields(c *Config) []field {
 		{"shutdown-timeout", "how long in-flight requests may finish after SIGTERM", &c.ShutdownTimeout},
 		{"log-format", "log format: text or json", &c.LogFormat},
 		{"log-level", "log level: debug, info, warn or error", &c.LogLevel},
+		{"audit-log", "audit trail file ('-' for stdout; default off)", &c.AuditLog},
+		{"audit-log-max-size", "rotate the audit log at this size, e.g. 100MiB ('0': never; use logrotate and SIGHUP)", &c.AuditLogMaxSize},
+		{"audit-log-keep", "number of rotated audit logs kept", &c.AuditLogKeep},
+		{"audit-sync", "always (writes and denials fsynced before the answer) or interval", &c.AuditSync},
+		{"audit-sync-interval", "how often queued audit records are written", &c.AuditSyncInterval},
+		{"audit-fail", "closed (refuse pushes and deletes while the audit log cannot be written) or open", &c.AuditFail},
+		{"audit-pulls", "which reads are audited: manifests, all or off", &c.AuditPulls},
+		{"audit-checkpoint-every", "records between signed audit checkpoints", &c.AuditCheckpointEvery},
+		{"audit-syslog", "send audit records to syslog: udp://host:514, tcp://host:514 or tcp+tls://host:6514", &c.AuditSyslog},
+		{"audit-syslog-ca", "CA bundle verifying a tcp+tls syslog server", &c.AuditSyslogCA},
+		{"audit-webhook", "post audit records in JSON batches to this URL", &c.AuditWebhook},
 	}
 }
+
+// fileOnlyKeys are structured settings only the configuration file holds: no flag or
+// environment variable.
+var fileOnlyKeys = map[string]bool{"audit_webhook_headers": true, "notifications": true}
 
 type listFlag struct{ f field }
 

@@ -99,7 +99,9 @@ func TestKeysMatchYAML(t *testing.T) {
 	tags := map[string]bool{}
 	rt := reflect.TypeOf(c)
 	for i := range rt.NumField() {
-		tags[strings.Split(rt.Field(i).Tag.Get("yaml"), ",")[0]] = true
+		if k := strings.Split(rt.Field(i).Tag.Get("yaml"), ",")[0]; !fileOnlyKeys[k] {
+			tags[k] = true
+		}
 	}
 	fs := fields(&c)
 	if len(fs) != len(tags) {
@@ -190,6 +192,32 @@ func normal(c Config) Config {
 	if len(c.TrustedProxy) == 0 {
 		c.TrustedProxy = nil
 	}
+	if len(c.AuditWebhookHeaders) == 0 {
+		c.AuditWebhookHeaders = nil
+	}
+	if len(c.Notifications.Endpoints) == 0 {
+		c.Notifications.Endpoints = nil
+	}
+	for i := range c.Notifications.Endpoints {
+		e := &c.Notifications.Endpoints[i]
+		if len(e.Headers) == 0 {
+			e.Headers = nil
+		}
+		for k, v := range e.Headers {
+			if len(v) == 0 {
+				e.Headers[k] = nil
+			}
+		}
+		if len(e.IgnoredMediaTypes) == 0 {
+			e.IgnoredMediaTypes = nil
+		}
+		if len(e.Ignore.MediaTypes) == 0 {
+			e.Ignore.MediaTypes = nil
+		}
+		if len(e.Ignore.Actions) == 0 {
+			e.Ignore.Actions = nil
+		}
+	}
 	return c
 }
 
@@ -207,6 +235,72 @@ func TestExamplesParse(t *testing.T) {
 		c := Defaults()
 		if err := Parse(data, &c); err != nil {
 			t.Errorf("%s: %v", f, err)
+		}
+	}
+}
+
+func TestAuditSettings(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "gw.yaml")
+	os.WriteFile(file, []byte(`audit_log: /var/log/portcullis/audit.log
+audit_log_keep: 5
+audit_pulls: all
+audit_webhook: https://siem.example/audit
+audit_webhook_headers: {Authorization: Bearer x}
+notifications:
+  endpoints:
+    - name: ci
+      url: https://ci.example/hook
+      headers:
+        Authorization: [Bearer y]
+      timeout: 500ms
+      threshold: 5
+      backoff: 1s
+      ignoredmediatypes: [application/octet-stream]
+      ignore:
+        mediatypes: [application/vnd.oci.image.config.v1+json]
+        actions: [pull]
+`), 0o600)
+	c, err := load(t, []string{"--config", file, "--audit-log-max-size", "1GiB"}, map[string]string{"GATEWAY_AUDIT_FAIL": "open"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	size, _ := c.AuditLogMaxSizeBytes()
+	e := c.Notifications.Endpoints
+	if size != 1<<30 || c.AuditLogKeepCount() != 5 || c.AuditPulls != "all" || c.AuditFail != "open" || c.AuditSync != "always" ||
+		c.AuditCheckpointEveryCount() != 1000 || !c.AuditEnabled() || c.AuditWebhookHeaders["Authorization"] != "Bearer x" ||
+		len(e) != 1 || e[0].Timeout != 500*time.Millisecond || e[0].Threshold != 5 || e[0].Headers["Authorization"][0] != "Bearer y" ||
+		e[0].Ignore.Actions[0] != "pull" || e[0].IgnoredMediaTypes[0] != "application/octet-stream" {
+		t.Errorf("config = %+v", c)
+	}
+	if Defaults().AuditEnabled() {
+		t.Error("audit is on by default")
+	}
+	bad := Defaults()
+	bad.AuditLogMaxSize, bad.AuditLogKeep, bad.AuditSync, bad.AuditFail, bad.AuditPulls = "lots", "0", "sometimes", "ajar", "some"
+	bad.AuditSyslog, bad.AuditWebhook = "smtp://x", "ftp://y"
+	bad.Notifications.Endpoints = []NotificationEndpoint{{Name: "a", URL: "x"}, {Name: "a", URL: "http://h", Ignore: NotificationIgnore{Actions: []string{"read"}}}}
+	err = bad.Validate()
+	for _, key := range []string{"audit_log_max_size:", "audit_log_keep:", "audit_sync:", "audit_fail:", "audit_pulls:", "audit_syslog:",
+		"audit_webhook:", "notifications.endpoints[0].url:", "notifications.endpoints[1]: name \"a\" is used twice", "ignore.actions:"} {
+		if err == nil || !strings.Contains(err.Error(), key) {
+			t.Errorf("error does not name %s:\n%v", key, err)
+		}
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	for in, want := range map[string]int64{"0": 0, "1024": 1024, "100MiB": 100 << 20, "1G": 1e9, "2 KiB": 2048, "5MB": 5e6, "7B": 7} {
+		if got, err := ParseSize(in); err != nil || got != want {
+			t.Errorf("ParseSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "-1", "1T", "MiB", "1.5G", "99999999999G"} {
+		if _, err := ParseSize(in); err == nil {
+			t.Errorf("ParseSize(%q) accepted", in)
 		}
 	}
 }

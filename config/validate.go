@@ -118,6 +118,7 @@ func (c Config) Validate() error {
 	default:
 		bad("log_level", "%q: use debug, info, warn or error", c.LogLevel)
 	}
+	c.validateAudit(bad, checkFile)
 	return errors.Join(errs...)
 }
 
