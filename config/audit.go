@@ -19,7 +19,10 @@ func (c Config) AuditLogMaxSizeBytes() (int64, error) { return ParseSize(c.Audit
 func (c Config) AuditLogKeepCount() int { n, _ := strconv.Atoi(c.AuditLogKeep); return n }
 
 // AuditCheckpointEveryCount is AuditCheckpointEvery as a number.
-func (c Config) AuditCheckpointEveryCount() int { n, _ := strconv.Atoi(c.AuditCheckpointEvery); return n }
+func (c Config) AuditCheckpointEveryCount() int {
+	n, _ := strconv.Atoi(c.AuditCheckpointEvery)
+	return n
+}
 
 // ParseSize reads a size: a number of bytes, or one with a unit K, M, G (powers of 1000,
 // also KB, MB, GB) or KiB, MiB, GiB (powers of 1024).
