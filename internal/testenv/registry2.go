@@ -18,6 +18,13 @@ import (
 // its output is logged if the test failed.
 func Registry2(t testing.TB, root string) string {
 	t.Helper()
+	return Registry2With(t, root, "")
+}
+
+// Registry2With is Registry2 with extra top-level configuration appended (an auth
+// section, say: then a 401 from /v2/ counts as ready).
+func Registry2With(t testing.TB, root, extra string) string {
+	t.Helper()
 	bin := NeedTool(t, "docker-registry")
 	dir := t.TempDir()
 	if root == "" {
@@ -30,6 +37,19 @@ func Registry2(t testing.TB, root string) string {
 	addr := ln.Addr().String()
 	ln.Close()
 	cfg := Registry2Config(t, root, addr)
+	if extra != "" {
+		f, err := os.OpenFile(cfg, os.O_APPEND|os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = f.WriteString(extra)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
 	var out SyncBuffer
 	cmd := exec.Command(bin, "serve", cfg)
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -57,7 +77,7 @@ func Registry2(t testing.TB, root string) string {
 		}
 		if resp, err := client.Get("http://" + addr + "/v2/"); err == nil {
 			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
+			if resp.StatusCode == http.StatusOK || (extra != "" && resp.StatusCode == http.StatusUnauthorized) {
 				return addr
 			}
 		}
