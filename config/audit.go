@@ -1,8 +1,10 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 )
@@ -45,6 +47,23 @@ func ParseSize(s string) (int64, error) {
 		return 0, fmt.Errorf("%q is not a size (write e.g. 100MiB, 1G or 1048576)", s)
 	}
 	return n * mult, nil
+}
+
+// ValidateAudit checks the audit and notification settings alone, for commands that
+// need nothing else (gateway gc records what it removed).
+func (c Config) ValidateAudit() error {
+	var errs []error
+	c.validateAudit(func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
+	}, func(key, path string) {
+		if path == "" {
+			return
+		}
+		if _, err := os.Stat(path); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %v", key, err))
+		}
+	})
+	return errors.Join(errs...)
 }
 
 // validateAudit checks the audit and notification settings.

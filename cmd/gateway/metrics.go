@@ -4,13 +4,16 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/portcullis/portcullis/audit"
 	"github.com/portcullis/portcullis/gateway"
+	"github.com/portcullis/portcullis/notify"
 )
 
 // metrics owns the gateway's Prometheus registry (not the global one). It reads each
@@ -24,6 +27,8 @@ type metrics struct {
 	bytesIn  prometheus.Counter
 	bytesOut prometheus.Counter
 	inflight prometheus.Gauge
+	// loginFailures counts credentials that did not verify, by the kind presented.
+	loginFailures *prometheus.CounterVec
 }
 
 var _ gateway.Observer = (*metrics)(nil)
@@ -47,9 +52,16 @@ func newMetrics() *metrics {
 		inflight: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "portcullis_requests_in_flight", Help: "Requests being served.",
 		}),
+		loginFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "portcullis_login_failures_total",
+			Help: "Requests whose credentials did not verify, by the kind of credentials (basic, bearer, other).",
+		}, []string{"method"}),
 	}
 	m.bytesIn, m.bytesOut = m.bytes.WithLabelValues("in"), m.bytes.WithLabelValues("out")
-	m.reg.MustRegister(m.requests, m.duration, m.bytes, m.inflight,
+	for _, method := range []string{"basic", "bearer"} {
+		m.loginFailures.WithLabelValues(method) // exported at 0 from the start
+	}
+	m.reg.MustRegister(m.requests, m.duration, m.bytes, m.inflight, m.loginFailures,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -64,6 +76,13 @@ func (m *metrics) Observe(_ context.Context, rec gateway.Record) {
 	m.duration.WithLabelValues(kind).Observe(rec.Duration.Seconds())
 	m.bytesIn.Add(float64(rec.BytesIn))
 	m.bytesOut.Add(float64(rec.BytesOut))
+	if rec.Outcome == gateway.OutcomeUnauthenticated && rec.Account != "" {
+		method := rec.Credentials
+		if method == "" {
+			method = "other"
+		}
+		m.loginFailures.WithLabelValues(method).Inc()
+	}
 }
 
 // methodLabel keeps the method label to the registry API's methods: net/http accepts any
@@ -88,6 +107,76 @@ func (m *metrics) certExpiry(notAfter func() time.Time) {
 		Name: "portcullis_tls_certificate_not_after_seconds",
 		Help: "Expiry of the certificate the gateway serves, as a Unix time.",
 	}, func() float64 { return float64(notAfter().Unix()) }))
+}
+
+// audit exports the audit trail's counters per sink (file, syslog, webhook), read at
+// each scrape.
+func (m *metrics) audit(stats func() []audit.SinkStats) {
+	m.reg.MustRegister(&statsCollector{
+		label: "sink",
+		descs: sinkDescs("portcullis_audit", "sink", "Audit records"),
+		read: func() []sinkCounts {
+			var out []sinkCounts
+			for _, s := range stats() {
+				out = append(out, sinkCounts{s.Sink, s.Written, s.Dropped, s.Failures, s.Queued})
+			}
+			return out
+		},
+	})
+}
+
+// notifications exports each notification endpoint's counters.
+func (m *metrics) notifications(stats func() []notify.Stats) {
+	m.reg.MustRegister(&statsCollector{
+		label: "endpoint",
+		descs: sinkDescs("portcullis_notifications", "endpoint", "Notification events"),
+		read: func() []sinkCounts {
+			var out []sinkCounts
+			for _, s := range stats() {
+				out = append(out, sinkCounts{s.Endpoint, s.Sent, s.Dropped, s.Failures, s.Queued})
+			}
+			return out
+		},
+	})
+}
+
+// sinkCounts is one sink's counters, whatever kind of sink.
+type sinkCounts struct {
+	name                       string
+	written, dropped, failures uint64
+	queued                     int
+}
+
+// sinkDescs describes written, dropped, failed and queued for a kind of sink.
+func sinkDescs(prefix, label, what string) [4]*prometheus.Desc {
+	return [4]*prometheus.Desc{
+		prometheus.NewDesc(prefix+"_written_total", what+" delivered (written, for the file), by "+label+".", []string{label}, nil),
+		prometheus.NewDesc(prefix+"_dropped_total", what+" lost to a full queue or a rejection, by "+label+".", []string{label}, nil),
+		prometheus.NewDesc(prefix+"_failures_total", "Failed attempts to deliver "+strings.ToLower(what)+" (each retried), by "+label+".", []string{label}, nil),
+		prometheus.NewDesc(prefix+"_queued", what+" waiting to be delivered, by "+label+".", []string{label}, nil),
+	}
+}
+
+// statsCollector turns counters kept elsewhere into metrics at scrape time.
+type statsCollector struct {
+	label string
+	descs [4]*prometheus.Desc
+	read  func() []sinkCounts
+}
+
+func (c *statsCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range c.descs {
+		ch <- d
+	}
+}
+
+func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, s := range c.read() {
+		ch <- prometheus.MustNewConstMetric(c.descs[0], prometheus.CounterValue, float64(s.written), s.name)
+		ch <- prometheus.MustNewConstMetric(c.descs[1], prometheus.CounterValue, float64(s.dropped), s.name)
+		ch <- prometheus.MustNewConstMetric(c.descs[2], prometheus.CounterValue, float64(s.failures), s.name)
+		ch <- prometheus.MustNewConstMetric(c.descs[3], prometheus.GaugeValue, float64(s.queued), s.name)
+	}
 }
 
 // handler serves the registry in the Prometheus text format (at /metrics on the

@@ -10,8 +10,11 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/portcullis/portcullis/audit"
 	"github.com/portcullis/portcullis/config"
 	"github.com/portcullis/portcullis/gateway"
+	"github.com/portcullis/portcullis/health"
+	"github.com/portcullis/portcullis/notify"
 	"github.com/portcullis/portcullis/registry"
 	"github.com/portcullis/portcullis/server"
 )
@@ -70,6 +73,27 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	}
 	proxies, _ := cfg.TrustedPrefixes() // validated
 	metrics := newMetrics()
+	trail, err := buildTrail(cfg, logger)
+	if err != nil {
+		return err
+	}
+	notifier, err := buildNotifier(cfg, backend, logger)
+	if err != nil {
+		return err
+	}
+	// Issue 11: the audit trail and the notifications are written last, on the way out.
+	defer closeAudit(trail, notifier, logger)
+	// The audit trail is the last observer: with --audit-fail closed it aborts the answer
+	// to a write it could not record, and the others have counted the request by then.
+	observers := []gateway.Observer{metrics}
+	if notifier != nil {
+		observers = append(observers, notifier)
+		metrics.notifications(notifier.Stats)
+	}
+	if trail != nil {
+		observers = append(observers, trail)
+		metrics.audit(trail.Stats)
+	}
 	handler, err := gateway.New(gateway.Config{
 		Backend:        backend,
 		Authenticator:  newAuthenticator(cfg, users, groups),
@@ -78,7 +102,7 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 		Realm:          cfg.Realm,
 		TrustedProxies: proxies,
 		TLS:            ts != nil,
-		Observers:      []gateway.Observer{metrics},
+		Observers:      observers,
 	})
 	if err != nil {
 		return fmt.Errorf("building the request pipeline: %w", err)
@@ -88,7 +112,6 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 		Listen:          cfg.Listen,
 		Handler:         metrics.inFlight(handler),
 		OpsListen:       cfg.MetricsListen,
-		Ops:             map[string]http.Handler{"/metrics": metrics.handler()},
 		ShutdownTimeout: cfg.ShutdownTimeout,
 		Logger:          logger,
 	}
@@ -98,6 +121,15 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 			reloaders = append(reloaders, ts.reloader)
 		}
 		metrics.certExpiry(ts.notAfter)
+	}
+	sc.Ops = map[string]http.Handler{
+		"/metrics": metrics.handler(),
+		"/healthz": health.Live(),
+		"/readyz":  health.Ready(health.DefaultTimeout, readiness(cfg, ts, users, authz, trail)...),
+	}
+	if trail != nil {
+		recordReloads(trail, reloaders)
+		reloaders = append(reloaders, trail) // SIGHUP reopens the audit log (logrotate)
 	}
 	sc.Reloaders = reloaders
 	srv, err := server.Listen(sc)
@@ -109,6 +141,24 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 		go ts.prefetch(ctx, logger)
 	}
 	return srv.Serve(ctx)
+}
+
+// closeAudit writes the audit trail's last checkpoint and gives the remote sinks and
+// notification endpoints closeTimeout to deliver their queues; the rest is spilled for
+// the next start.
+func closeAudit(trail *audit.Trail, notifier *notify.Notifier, logger *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
+	defer cancel()
+	if notifier != nil {
+		if err := notifier.Close(ctx); err != nil {
+			logger.Error("notifications at shutdown", "err", err)
+		}
+	}
+	if trail != nil {
+		if err := trail.Close(ctx); err != nil {
+			logger.Error("audit trail at shutdown", "err", err)
+		}
+	}
 }
 
 func buildBackend(cfg config.Config, logger *slog.Logger) (http.Handler, error) {
