@@ -1,9 +1,12 @@
 package audit
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"time"
 
 	"github.com/portcullis/portcullis/access"
+	"github.com/portcullis/portcullis/internal/reload"
 )
 
 // SchemaVersion is the record format's version, the "v" of every line. It changes when
@@ -135,4 +138,22 @@ func (k Kind) durable() bool {
 // with status tells the client a write happened: a push or delete that succeeded.
 func acknowledgesWrite(k Kind, status int) bool {
 	return (k == KindPush || k == KindDelete) && status < 400
+}
+
+// ReloadEvent is the config_reloaded event of a reload attempt: which configuration, its
+// files with the SHA-256 of what was read, and the error when the attempt failed (the
+// last good version then stays in force).
+func ReloadEvent(rp reload.Report) Event {
+	ev := Event{Kind: KindConfigReloaded, Config: rp.Name}
+	for _, f := range rp.Files {
+		fh := FileHash{Path: f.Path}
+		if f.SHA256 != ([sha256.Size]byte{}) {
+			fh.SHA256 = hex.EncodeToString(f.SHA256[:])
+		}
+		ev.Files = append(ev.Files, fh)
+	}
+	if rp.Err != nil {
+		ev.Error = rp.Err.Error()
+	}
+	return ev
 }

@@ -129,8 +129,8 @@ func eventOf(kind Kind, rec *gateway.Record) Event {
 	case rec.Decided:
 		ev.Decision = DecisionAllowed
 	}
-	if rec.Route.Kind == gateway.KindManifest && kind != KindDelete {
-		ev.MediaType = rec.MediaType
+	if rec.Route.Kind == gateway.KindManifest && (kind == KindPull || kind == KindPush) && rec.Status < 400 {
+		ev.MediaType = rec.MediaType // not an error's application/json
 	}
 	return ev
 }

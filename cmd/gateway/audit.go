@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"net"
@@ -94,18 +93,7 @@ func recordReloads(t *audit.Trail, reloaders []server.Reloader) {
 			continue
 		}
 		rep.OnReport(func(rp reload.Report) {
-			ev := audit.Event{Kind: audit.KindConfigReloaded, Config: rp.Name}
-			for _, f := range rp.Files {
-				fh := audit.FileHash{Path: f.Path}
-				if f.SHA256 != ([32]byte{}) {
-					fh.SHA256 = hex.EncodeToString(f.SHA256[:])
-				}
-				ev.Files = append(ev.Files, fh)
-			}
-			if rp.Err != nil {
-				ev.Error = rp.Err.Error()
-			}
-			_ = t.Emit(context.Background(), ev) // a failure is the trail's to log
+			_ = t.Emit(context.Background(), audit.ReloadEvent(rp)) // a failure is the trail's to log
 		})
 	}
 }
