@@ -64,6 +64,7 @@ type queue struct {
 	failures  atomic.Uint64
 	inflight  atomic.Int64
 	lastWarn  atomic.Int64 // unix nanos of the last "dropping" log line
+	failing   atomic.Bool  // the last attempt failed: close spills at once
 
 	mu       sync.Mutex
 	leftover [][]byte // what the loop could not deliver by the deadline
@@ -158,6 +159,7 @@ func (q *queue) deliver(batch [][]byte) bool {
 	for {
 		err := q.sink.Deliver(q.ctx, batch)
 		var rej *Rejected
+		q.failing.Store(err != nil)
 		switch {
 		case err == nil:
 			q.delivered.Add(uint64(len(batch)))
@@ -185,9 +187,13 @@ func (q *queue) deliver(batch [][]byte) bool {
 }
 
 // close lets the loop deliver the queue until ctx ends, then writes what is left to the
-// spill file.
+// spill file. A sink that is failing gets no grace: waiting on a dead receiver would only
+// hold up the shutdown.
 func (q *queue) close(ctx context.Context) error {
 	close(q.stop)
+	if q.failing.Load() {
+		q.cancel()
+	}
 	select {
 	case <-q.done:
 	case <-ctx.Done():

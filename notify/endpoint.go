@@ -60,6 +60,7 @@ type endpoint struct {
 	sent, dropped, failures atomic.Uint64
 	inflight                atomic.Int64
 	lastWarn                atomic.Int64
+	failing                 atomic.Bool // the last attempt failed: close spills at once
 
 	mu       sync.Mutex
 	leftover []Event
@@ -166,6 +167,7 @@ func (ep *endpoint) send(evs []Event) bool {
 	failures := 0
 	for {
 		err := ep.post(body)
+		ep.failing.Store(err != nil)
 		if err == nil {
 			ep.sent.Add(uint64(len(evs)))
 			if failures >= ep.cfg.Threshold {
@@ -212,9 +214,13 @@ func (ep *endpoint) post(body []byte) error {
 	return nil
 }
 
-// close lets the queue drain until ctx ends, then spills what is left.
+// close lets the queue drain until ctx ends, then spills what is left; at once when the
+// endpoint is failing (a dead receiver would only hold up the shutdown).
 func (ep *endpoint) close(ctx context.Context) error {
 	close(ep.stop)
+	if ep.failing.Load() {
+		ep.cancel()
+	}
 	select {
 	case <-ep.done:
 	case <-ctx.Done():
