@@ -301,6 +301,7 @@ func (g *gateway) record(x *exchange, r *http.Request) Record {
 		status = statusClientClosed
 	default:
 		status = http.StatusOK // net/http's answer to a handler that wrote nothing
+		x.resp.noteHeaders()   // with the headers it set
 	}
 	upstream := 0
 	if x.outcome == OutcomeForwarded && !x.resp.ownAnswer && status != statusClientClosed {

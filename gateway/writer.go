@@ -39,11 +39,18 @@ var _ http.Flusher = (*response)(nil)
 func (w *response) WriteHeader(code int) {
 	if w.status == 0 && code >= 200 {
 		w.status = code
-		h := w.Header()
-		w.digest = h.Get("Docker-Content-Digest")
-		w.contentType, w.contentLength = h.Get("Content-Type"), h.Get("Content-Length")
+		w.noteHeaders()
 	}
 	w.ResponseWriter.WriteHeader(code)
+}
+
+// noteHeaders keeps what the Record reads of the headers sent: when the final status is
+// sent, or, for a handler that never sends one (net/http's implicit 200), when the
+// pipeline builds the Record.
+func (w *response) noteHeaders() {
+	h := w.Header()
+	w.digest = h.Get("Docker-Content-Digest")
+	w.contentType, w.contentLength = h.Get("Content-Type"), h.Get("Content-Length")
 }
 
 func (w *response) Write(b []byte) (int, error) {
