@@ -24,7 +24,11 @@ func (h Head) String() string { return fmt.Sprintf("seq %d, hash %x", h.Seq, h.H
 // (`{...}`): `{"v":1,"seq":N,"prev":"<hex>",` and the body's fields. It returns the line
 // with its newline, and the new head.
 func (h Head) line(body []byte) ([]byte, Head) {
-	b := make([]byte, 0, len(body)+112)
+	return h.appendLine(make([]byte, 0, len(body)+112), body)
+}
+
+// appendLine is line, appending to b.
+func (h Head) appendLine(b, body []byte) ([]byte, Head) {
 	b = append(b, `{"v":`...)
 	b = strconv.AppendInt(b, SchemaVersion, 10)
 	b = append(b, `,"seq":`...)

@@ -133,6 +133,12 @@ func TestFailClosed(t *testing.T) {
 	if observe(closedTr, forwarded("PUT", gateway.KindManifest, 201)) {
 		t.Error("closed: aborted a push after space was freed")
 	}
+	for !strings.Contains(readFileString(t, closedCfg.File), `"reason":"recovered"`) {
+		if time.Now().After(deadline) {
+			t.Fatal("no recovered checkpoint")
+		}
+		time.Sleep(10 * time.Millisecond) // written by the trail's own goroutine
+	}
 	closedTr.Close(t.Context())
 	rep, err := Verify([]string{closedCfg.File}, publicKey(t, closedCfg))
 	if err != nil || !rep.OK() {
@@ -149,4 +155,13 @@ func TestFailClosed(t *testing.T) {
 	if pushes != 3 || recovered != 1 {
 		t.Errorf("%d push records (want 3: the aborted one is kept and written later), %d recovered checkpoints", pushes, recovered)
 	}
+}
+
+func readFileString(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"bytes"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -35,8 +36,10 @@ type fileSink struct {
 
 	mu       sync.Mutex
 	cond     *sync.Cond
-	queue    []item
-	qbytes   int
+	pend     []byte // lines accepted, not yet written, in chain order
+	marks    []mark // where each line (or operation) in pend ends
+	spare    []byte // pend's other buffer, swapped in at each write
+	spareM   []mark
 	durable  uint64 // seq of the last line written and synced
 	flushing bool
 	err      error // why the last attempt failed; nil when writing works
@@ -44,18 +47,18 @@ type fileSink struct {
 	size     int64 // bytes of complete lines in f
 	last     Head  // the last line written
 
+	qbytes   atomic.Int64 // len(pend), read without the lock
 	written  atomic.Uint64
 	failures atomic.Uint64
 	kick     chan struct{}
 	stop     chan struct{}
 	done     chan struct{}
-	buf      []byte // the flusher's
 }
 
-// item is a queued line (with its newline and the head it leaves), or an operation on the
-// file between lines.
-type item struct {
-	line []byte
+// mark is where a queued line ends in pend (and the head it leaves the chain at), or an
+// operation on the file at that point, between lines.
+type mark struct {
+	end  int
 	head Head
 	op   fileOp
 }
@@ -152,23 +155,32 @@ func (s *fileSink) loop() {
 		case <-s.kick:
 		}
 		s.mu.Lock()
-		if len(s.queue) > 0 && !s.flushing {
+		if len(s.marks) > 0 && !s.flushing {
 			s.flushLocked()
 		}
 		s.mu.Unlock()
 	}
 }
 
-// enqueue adds items in chain order. It never blocks on the disk.
-func (s *fileSink) enqueue(it item) {
+// enqueue copies a line (with its newline) into the queue, in chain order. It never
+// waits on the disk.
+func (s *fileSink) enqueue(line []byte, head Head) {
 	s.mu.Lock()
-	s.queue = append(s.queue, it)
-	s.qbytes += len(it.line)
-	big := s.qbytes >= 1<<20
+	s.pend = append(s.pend, line...)
+	s.marks = append(s.marks, mark{end: len(s.pend), head: head})
+	n := len(s.pend)
 	s.mu.Unlock()
-	if big {
+	s.qbytes.Store(int64(n))
+	if n >= 1<<20 {
 		s.poke()
 	}
+}
+
+// enqueueOp queues an operation on the file after the lines queued so far.
+func (s *fileSink) enqueueOp(op fileOp) {
+	s.mu.Lock()
+	s.marks = append(s.marks, mark{end: len(s.pend), op: op})
+	s.mu.Unlock()
 }
 
 func (s *fileSink) poke() {
@@ -179,10 +191,13 @@ func (s *fileSink) poke() {
 }
 
 // queuedBytes is what is waiting to be written.
-func (s *fileSink) queuedBytes() int {
+func (s *fileSink) queuedBytes() int { return int(s.qbytes.Load()) }
+
+// queuedLines is how many lines and operations wait.
+func (s *fileSink) queuedLines() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.qbytes
+	return len(s.marks)
 }
 
 // sync returns once every line up to seq is written and synced, or the error that keeps
@@ -211,31 +226,47 @@ func (s *fileSink) failure() error {
 }
 
 // flushLocked writes everything queued, with s.mu held on entry and on return (released
-// during the writes).
+// during the writes). What a failed write leaves is queued again in front.
 func (s *fileSink) flushLocked() {
-	items := s.queue
-	s.queue, s.qbytes = nil, 0
+	data, marks := s.pend, s.marks
+	s.pend, s.marks = s.spare[:0], s.spareM[:0]
+	s.spare, s.spareM = nil, nil
+	s.qbytes.Store(0)
 	s.flushing = true
 	s.mu.Unlock()
-	done, err := s.write(items)
+	doneMarks, doneBytes, err := s.write(data, marks)
 	s.mu.Lock()
 	s.flushing = false
 	if err != nil {
-		rest := items[done:]
-		for _, it := range rest {
-			s.qbytes += len(it.line)
+		rest := len(data) - doneBytes
+		pend := make([]byte, 0, rest+len(s.pend))
+		pend = append(append(pend, data[doneBytes:]...), s.pend...)
+		ms := make([]mark, 0, len(marks)-doneMarks+len(s.marks))
+		for _, m := range marks[doneMarks:] {
+			m.end -= doneBytes
+			ms = append(ms, m)
 		}
-		s.queue = append(rest, s.queue...)
+		for _, m := range s.marks {
+			m.end += rest
+			ms = append(ms, m)
+		}
+		s.pend, s.marks = pend, ms
+		s.qbytes.Store(int64(len(pend)))
 		if s.err == nil {
 			s.log.Error("audit log cannot be written; retrying", "file", s.name(), "err", err)
 		}
 		s.failures.Add(1)
 		s.err = err
-	} else if s.err != nil {
-		s.log.Warn("audit log writable again", "file", s.name())
-		s.err = nil
-		if s.onRecover != nil {
-			go s.onRecover()
+	} else {
+		if cap(data) <= 4<<20 { // keep a buffer of ordinary size for the next swap
+			s.spare, s.spareM = data[:0], marks[:0]
+		}
+		if s.err != nil {
+			s.log.Warn("audit log writable again", "file", s.name())
+			s.err = nil
+			if s.onRecover != nil {
+				go s.onRecover()
+			}
 		}
 	}
 	s.durable = s.last.Seq
@@ -249,46 +280,38 @@ func (s *fileSink) name() string {
 	return s.path
 }
 
-// write writes items in order and returns how many are done. Lines between operations
-// go out in one write and one fsync; a failed one is cut back to the last complete line.
-func (s *fileSink) write(items []item) (int, error) {
-	buf := s.buf[:0]
-	defer func() { s.buf = buf[:0] }()
-	var head Head
-	from := 0 // the first item in buf
-	flush := func(to int) error {
-		if len(buf) == 0 {
-			return nil
+// write writes the queued lines in order, performing the operations between them, and
+// returns how many marks and bytes are done. Lines between operations go out in one write
+// and one fsync; a failed one is cut back to the last complete line.
+func (s *fileSink) write(data []byte, marks []mark) (int, int, error) {
+	from, start := 0, 0 // the first mark and byte not written yet
+	flush := func(to, end int) error {
+		if end > start {
+			if err := s.append(data[start:end]); err != nil {
+				return err
+			}
+			s.last = marks[to-1].head
+			s.written.Add(uint64(to - from))
 		}
-		if err := s.append(buf); err != nil {
-			return err
-		}
-		s.last = head
-		s.written.Add(uint64(to - from))
-		buf, from = buf[:0], to
+		from, start = to, end
 		return nil
 	}
-	for i, it := range items {
-		if it.op == opLine {
-			if len(buf) == 0 {
-				from = i
-			}
-			buf = append(buf, it.line...)
-			head = it.head
+	for i, m := range marks {
+		if m.op == opLine {
 			continue
 		}
-		if err := flush(i); err != nil {
-			return from, err
+		if err := flush(i, m.end); err != nil {
+			return from, start, err
 		}
-		if err := s.do(it.op); err != nil {
-			return i, err
+		if err := s.do(m.op); err != nil {
+			return i, start, err
 		}
 		from = i + 1
 	}
-	if err := flush(len(items)); err != nil {
-		return from, err
+	if err := flush(len(marks), len(data)); err != nil {
+		return from, start, err
 	}
-	return len(items), nil
+	return len(marks), len(data), nil
 }
 
 // append writes and syncs b, or leaves the file as it was.
@@ -401,14 +424,14 @@ func (s *fileSink) close() error {
 	for s.flushing {
 		s.cond.Wait()
 	}
-	if len(s.queue) > 0 {
+	if len(s.marks) > 0 {
 		s.flushLocked()
 	}
-	err, rest := s.err, s.queue
+	err, rest := s.err, s.pend
 	s.mu.Unlock()
-	for _, it := range rest {
-		if it.op == opLine {
-			s.log.Error("audit record could not be written to the audit log", "file", s.name(), "record", string(it.line))
+	for _, line := range bytes.SplitAfter(rest, []byte("\n")) {
+		if len(line) > 0 {
+			s.log.Error("audit record could not be written to the audit log", "file", s.name(), "record", string(line))
 		}
 	}
 	if s.f != nil {

@@ -268,9 +268,7 @@ type SinkStats struct {
 func (t *Trail) Stats() []SinkStats {
 	var out []SinkStats
 	if t.file != nil {
-		t.file.mu.Lock()
-		queued := len(t.file.queue)
-		t.file.mu.Unlock()
+		queued := t.file.queuedLines()
 		out = append(out, SinkStats{Sink: "file", Written: t.file.written.Load(), Queued: queued,
 			Dropped: t.droppedTotal.Load(), Failures: t.file.failures.Load()})
 	}

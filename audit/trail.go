@@ -1,8 +1,8 @@
 package audit
 
 import (
+	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -102,6 +102,7 @@ type Trail struct {
 	dropped   uint64 // events not chained since the last checkpoint
 	fileBytes int64  // bytes in the current file, for rotation
 	closed    bool
+	line      []byte // the line being built (under mu)
 
 	droppedTotal atomic.Uint64
 }
@@ -205,9 +206,15 @@ func (t *Trail) Emit(_ context.Context, ev Event) error {
 // errDropped is returned for an event that could not join the chain.
 var errDropped = errors.New("audit: record dropped: the audit log cannot be written and the queue is full")
 
+// bodies are buffers for encoding events, reused: recording a pull allocates nothing.
+var bodies = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
 func (t *Trail) emit(ev *Event) error {
 	ev.Time = ev.Time.UTC()
-	body, err := json.Marshal(ev)
+	bp := bodies.Get().(*[]byte)
+	defer bodies.Put(bp)
+	body, err := appendEvent((*bp)[:0], ev)
+	*bp = body[:0]
 	if err != nil {
 		return fmt.Errorf("audit: encoding: %w", err)
 	}
@@ -227,11 +234,12 @@ func (t *Trail) emit(ev *Event) error {
 	}
 	if t.file != nil && t.cfg.MaxSize > 0 && t.fileBytes > 0 && t.fileBytes+int64(len(body))+112 > t.cfg.MaxSize {
 		t.checkpointLocked("rotation")
-		t.file.enqueue(item{op: opRotate})
+		t.file.enqueueOp(opRotate)
 		t.fileBytes = 0
 	}
-	line, head := t.head.line(body)
-	t.appendLocked(line, head)
+	var head Head
+	t.line, head = t.head.appendLine(t.line[:0], body)
+	t.appendLocked(t.line, head)
 	t.since++
 	if t.since >= t.cfg.CheckpointEvery {
 		t.checkpointLocked("interval")
@@ -243,15 +251,15 @@ func (t *Trail) emit(ev *Event) error {
 	return nil
 }
 
-// appendLocked hands a line to every sink, in chain order.
+// appendLocked hands a line to every sink, in chain order; each keeps its own copy.
 func (t *Trail) appendLocked(line []byte, head Head) {
 	t.head = head
 	if t.file != nil {
-		t.file.enqueue(item{line: line, head: head})
+		t.file.enqueue(line, head)
 		t.fileBytes += int64(len(line))
 	}
 	for _, q := range t.remote {
-		q.put(line)
+		q.put(bytes.Clone(line))
 	}
 }
 
@@ -317,7 +325,7 @@ func (t *Trail) Reload(_ context.Context) error {
 		return nil
 	}
 	head := t.checkpointLocked("reopen")
-	t.file.enqueue(item{op: opReopen})
+	t.file.enqueueOp(opReopen)
 	t.fileBytes = 0 // the new file's size is known once it is open; rotation counts from 0
 	t.mu.Unlock()
 	return t.file.sync(head.Seq)
