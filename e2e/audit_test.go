@@ -256,3 +256,75 @@ func (g *gateway) request(t *testing.T, method, path, user, pass string) *http.R
 	}
 	return resp
 }
+
+// TestAuditStdout: --audit-log - writes the trail to stdout, apart from the operational
+// log on stderr, and the lines captured there verify as a chain.
+func TestAuditStdout(t *testing.T) {
+	t.Parallel()
+	needGateway(t)
+	data := t.TempDir()
+	addr := freeAddr(t)
+	var stdout, stderr lockedWriter
+	cmd := exec.Command(gatewayBin, append([]string{"serve", "--listen", addr, "--data", data, "--tls", "off", "--audit-log", "-"}, authFlags(t)...)...)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	defer cmd.Process.Kill()
+	deadline := time.Now().Add(readyTimeout)
+	for {
+		req, _ := http.NewRequest("GET", "http://"+addr+"/v2/", nil)
+		req.SetBasicAuth(adminUser, "not-the-password")
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusUnauthorized {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not ready: %s", stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := <-done; err != nil {
+		t.Fatalf("exit: %v\n%s", err, stderr.String())
+	}
+	var kinds []string
+	for _, l := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
+		var r auditRecord
+		if err := json.Unmarshal([]byte(l), &r); err != nil {
+			t.Fatalf("stdout holds a line that is not an audit record: %q", l)
+		}
+		kinds = append(kinds, r.Kind)
+	}
+	if strings.Join(kinds, ",") != "checkpoint,login_failed,checkpoint" {
+		t.Errorf("records on stdout: %v", kinds)
+	}
+	if strings.Contains(stderr.String(), `"kind":"login_failed"`) || !strings.Contains(stderr.String(), "msg=request") {
+		t.Errorf("the operational log on stderr mixes in the audit trail, or lacks the access log:\n%s", stderr.String())
+	}
+	file := filepath.Join(t.TempDir(), "stdout.log")
+	os.WriteFile(file, []byte(stdout.String()), 0o600)
+	auditVerify(t, data, file)
+}
+
+// lockedWriter serialises writes from a process's output copier with reads by the test.
+type lockedWriter struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedWriter) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
