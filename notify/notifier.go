@@ -62,7 +62,7 @@ func New(cfg Config) (*Notifier, error) {
 		n.endpoints = append(n.endpoints, newEndpoint(e, cfg.Queue, cfg.SpillDir, cfg.Logger))
 	}
 	for _, ep := range n.endpoints {
-		go ep.run()
+		ep.q.Start()
 	}
 	go n.dispatch()
 	return n, nil
@@ -99,7 +99,7 @@ func (n *Notifier) dispatch() {
 		}
 		for _, ep := range n.endpoints {
 			if ep.wants(&p.ev) {
-				ep.put(p.ev)
+				ep.q.Put(p.ev)
 			}
 		}
 	}
@@ -171,8 +171,9 @@ type Stats struct {
 func (n *Notifier) Stats() []Stats {
 	var out []Stats
 	for _, ep := range n.endpoints {
-		out = append(out, Stats{Endpoint: ep.cfg.Name, Sent: ep.sent.Load(), Dropped: ep.dropped.Load(),
-			Failures: ep.failures.Load(), Queued: len(ep.ch) + int(ep.inflight.Load())})
+		st := ep.q.Stats()
+		out = append(out, Stats{Endpoint: ep.cfg.Name, Sent: st.Delivered, Dropped: st.Dropped,
+			Failures: st.Failures, Queued: st.Queued})
 	}
 	return out
 }

@@ -3,8 +3,8 @@ package reload
 import (
 	"context"
 	"crypto/sha256"
-	"fmt"
 	"errors"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"os"
