@@ -60,9 +60,24 @@ type target struct {
 	url       string
 	client    *http.Client
 	cmd       *exec.Cmd
-	head      []float64
+	head      []float64 // requests/s per round
+	headCPU   []float64 // the gateway's CPU µs per request, per round
 	pushRates []float64
+	pushCPU   []float64
 	audit     string
+}
+
+// cpu is the gateway process's CPU time so far (user + system), from /proc.
+func (tg *target) cpu() time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", tg.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+	var ut, st int64
+	fmt.Sscan(f[11], &ut)
+	fmt.Sscan(f[12], &st)
+	return time.Duration(ut+st) * time.Second / 100 // USER_HZ
 }
 
 func run(bin string, rounds int, dur time.Duration, conns, pushConns, blobSize int) error {
@@ -105,22 +120,44 @@ func run(bin string, rounds int, dur time.Duration, conns, pushConns, blobSize i
 			order = []*target{audited, plain}
 		}
 		for _, tg := range order {
-			rps, bad := tg.heads(dur, conns)
-			tg.head = append(tg.head, rps)
-			fmt.Printf("round %d  HEAD  %-22s %9.1f req/s  (non-2xx or errors: %d)\n", r+1, tg.name, rps, bad)
+			c0 := tg.cpu()
+			rps, n, bad := tg.heads(dur, conns)
+			perOp := float64((tg.cpu() - c0).Microseconds()) / float64(max(n, 1))
+			tg.head, tg.headCPU = append(tg.head, rps), append(tg.headCPU, perOp)
+			fmt.Printf("round %d  HEAD  %-22s %9.1f req/s     %7.1f µs CPU/req   (non-2xx or errors: %d)\n", r+1, tg.name, rps, perOp, bad)
 		}
 		slices.Reverse(order)
 		for _, tg := range order {
-			pps, bad := tg.pushes(dur, pushConns, blobSize, r)
-			tg.pushRates = append(tg.pushRates, pps)
-			fmt.Printf("round %d  push  %-22s %9.1f pushes/s (failed: %d)\n", r+1, tg.name, pps, bad)
+			c0 := tg.cpu()
+			pps, n, bad := tg.pushes(dur, pushConns, blobSize, r)
+			perOp := float64((tg.cpu() - c0).Microseconds()) / float64(max(n, 1))
+			tg.pushRates, tg.pushCPU = append(tg.pushRates, pps), append(tg.pushCPU, perOp)
+			fmt.Printf("round %d  push  %-22s %9.1f pushes/s  %7.1f µs CPU/push  (failed: %d)\n", r+1, tg.name, pps, perOp, bad)
 		}
 	}
-	hp, ha := median(plain.head), median(audited.head)
-	pp, pa := median(plain.pushRates), median(audited.pushRates)
-	fmt.Printf("\n| measure | no audit (median) | audit file, pulls all (median) | ratio |\n|---|---|---|---|\n")
-	fmt.Printf("| manifest HEAD, cost-10 user, TLS h1.1, %d clients | %.0f req/s | %.0f req/s | %.3f |\n", conns, hp, ha, ha/hp)
-	fmt.Printf("| push (%d-byte blob + manifest), %d clients | %.1f pushes/s | %.1f pushes/s | %.3f |\n", blobSize, pushConns, pp, pa, pa/pp)
+	fmt.Printf("\nRatios are audited/plain: of the medians over the rounds, and the median of each round's own ratio.\n")
+	fmt.Printf("CPU is the gateway process's user+system time per request (plain/audited: >= 1 means no more CPU).\n\n")
+	fmt.Printf("| measure | no audit (median) | audit file, pulls all (median) | ratio of medians | median of round ratios |\n|---|---|---|---|---|\n")
+	row := func(what, unit string, a, b []float64, inverse bool) {
+		ma, mb := median(a), median(b)
+		var rr []float64
+		for i := range a {
+			if inverse {
+				rr = append(rr, a[i]/b[i])
+			} else {
+				rr = append(rr, b[i]/a[i])
+			}
+		}
+		ratio := mb / ma
+		if inverse {
+			ratio = ma / mb
+		}
+		fmt.Printf("| %s | %.1f %s | %.1f %s | %.3f | %.3f |\n", what, ma, unit, mb, unit, ratio, median(rr))
+	}
+	row(fmt.Sprintf("manifest HEAD rate, cost-10 user, TLS h1.1, %d clients", conns), "req/s", plain.head, audited.head, false)
+	row("manifest HEAD, gateway CPU per request (plain/audited)", "µs", plain.headCPU, audited.headCPU, true)
+	row(fmt.Sprintf("push rate (%d-byte blob + manifest), %d clients", blobSize, pushConns), "pushes/s", plain.pushRates, audited.pushRates, false)
+	row("push, gateway CPU per push (plain/audited)", "µs", plain.pushCPU, audited.pushCPU, true)
 	if st, err := os.Stat(audited.audit); err == nil {
 		fmt.Printf("\naudit log: %d bytes\n", st.Size())
 	}
@@ -235,8 +272,9 @@ func (tg *target) seed() error {
 	return tg.push(context.Background(), "bench/seed", "v1", blob)
 }
 
-// heads runs conns clients doing manifest HEADs for dur and returns requests/s.
-func (tg *target) heads(dur time.Duration, conns int) (float64, int64) {
+// heads runs conns clients doing manifest HEADs for dur and returns requests/s and the
+// number of requests.
+func (tg *target) heads(dur time.Duration, conns int) (float64, int64, int64) {
 	var n, bad atomic.Int64
 	ctx, cancel := context.WithTimeout(context.Background(), dur)
 	defer cancel()
@@ -258,11 +296,11 @@ func (tg *target) heads(dur time.Duration, conns int) (float64, int64) {
 		})
 	}
 	wg.Wait()
-	return float64(n.Load()) / time.Since(start).Seconds(), bad.Load()
+	return float64(n.Load()) / time.Since(start).Seconds(), n.Load(), bad.Load()
 }
 
-// pushes runs conns clients pushing for dur and returns pushes/s.
-func (tg *target) pushes(dur time.Duration, conns, size, round int) (float64, int64) {
+// pushes runs conns clients pushing for dur and returns pushes/s and the number of pushes.
+func (tg *target) pushes(dur time.Duration, conns, size, round int) (float64, int64, int64) {
 	var n, bad atomic.Int64
 	ctx, cancel := context.WithTimeout(context.Background(), dur)
 	defer cancel()
@@ -286,5 +324,5 @@ func (tg *target) pushes(dur time.Duration, conns, size, round int) (float64, in
 		})
 	}
 	wg.Wait()
-	return float64(n.Load()) / time.Since(start).Seconds(), bad.Load()
+	return float64(n.Load()) / time.Since(start).Seconds(), n.Load(), bad.Load()
 }
