@@ -325,9 +325,13 @@ func (s *fileSink) append(b []byte) error {
 		err = s.f.Sync()
 	}
 	if err != nil {
-		if terr := s.f.Truncate(s.size); terr != nil {
-			s.log.Error("audit log: cannot cut a failed write back; the file may hold a partial line",
-				"file", s.path, "err", terr)
+		// Cut back to the last complete line, unless the file is shorter than that (cut by
+		// someone else, a copytruncate): truncating would then extend it with zeros.
+		if st, serr := s.f.Stat(); serr == nil && st.Size() >= s.size {
+			if terr := s.f.Truncate(s.size); terr != nil {
+				s.log.Error("audit log: cannot cut a failed write back; the file may hold a partial line",
+					"file", s.path, "err", terr)
+			}
 		}
 		return err
 	}
