@@ -12,11 +12,11 @@
 //
 // What it guarantees, and how:
 //
-//   - Nothing lost. The record of a write, a denial or a failed login is written and
-//     fsynced to the file before Observe returns (SyncAlways), which is before the client
-//     reads its answer: Observe runs on the request's goroutine before the pipeline returns
-//     to net/http, and the gateway holds a write's answer back until then. Pull records are
-//     written in batches, within SyncInterval. When the file cannot be written and
+//   - Nothing lost. The record of a write or a denial is written and fsynced to the file
+//     before Observe returns (SyncAlways), which is before the client reads its answer:
+//     Observe runs on the request's goroutine before the pipeline returns to net/http, and
+//     the gateway holds a write's answer back until then. Pull and failed-login records
+//     are written in batches, within SyncInterval. When the file cannot be written and
 //     FailClosed is set, the Trail is a gateway.WriteGate whose Ready refuses writes (503)
 //     until the file takes lines again, and a write whose record could not be kept is not
 //     acknowledged (the response is aborted). Remote sinks never slow a request: they

@@ -129,9 +129,11 @@ type GCSummary struct {
 }
 
 // durable reports whether an event of kind k must be on disk before the request it
-// records is answered (SyncAlways): everything but reads.
+// records is answered (SyncAlways): everything but reads and failed logins, which go
+// with the next batch: a password guesser sends them by the thousand, and each one must
+// not cost an fsync.
 func (k Kind) durable() bool {
-	return k != KindPull && k != KindCatalog
+	return k != KindPull && k != KindCatalog && k != KindLoginFailed
 }
 
 // acknowledgesWrite reports whether answering the request recorded by an event of kind k

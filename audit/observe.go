@@ -16,8 +16,9 @@ var (
 // Observe implements gateway.Observer: it records a request as at most one event.
 //
 //   - denied by the policy: denied (always, whatever Pulls says);
-//   - credentials that did not verify: login_failed, naming the account claimed; a request
-//     without credentials that needs them (docker's first, anonymous try) is not recorded;
+//   - credentials that did not verify, or were not tried because the login throttle refused
+//     (outcome throttled): login_failed, naming the account claimed; a request without
+//     credentials that needs them (docker's first, anonymous try) is not recorded;
 //   - the catalog or docker search answered: catalog;
 //   - forwarded: a manifest GET or HEAD is a pull (unless PullsOff); a blob, tags or
 //     referrers read is a pull with PullsAll; a manifest PUT, an upload's final PUT, and a
@@ -51,7 +52,7 @@ func (t *Trail) kindOf(rec *gateway.Record) (Kind, bool) {
 	switch rec.Outcome {
 	case gateway.OutcomeDenied:
 		return KindDenied, true
-	case gateway.OutcomeUnauthenticated:
+	case gateway.OutcomeUnauthenticated, gateway.OutcomeThrottled:
 		return KindLoginFailed, rec.Account != ""
 	case gateway.OutcomeServed:
 		return KindCatalog, true

@@ -16,9 +16,9 @@ import (
 type SyncMode string
 
 const (
-	// SyncAlways: the record of a write, a denial, a failed login (every kind but pull and
-	// catalog) is written and fsynced before the request is answered; pulls are written
-	// within Config.SyncInterval. The default.
+	// SyncAlways: the record of a write or a denial (every kind but pull, catalog and
+	// login_failed) is written and fsynced before the request is answered; the others are
+	// written within Config.SyncInterval. The default.
 	SyncAlways SyncMode = "always"
 	// SyncInterval: every record is written within Config.SyncInterval; nothing waits. A
 	// crash loses at most that much, and a write is acknowledged before its record is

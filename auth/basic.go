@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"strings"
+	"time"
 
 	"github.com/portcullis/portcullis/access"
 )
@@ -22,13 +24,20 @@ type Basic struct {
 	Groups *Groups
 	// Realm is named in the challenge; DefaultRealm when empty.
 	Realm string
+	// Limiter, if set, throttles password verifications by client address and account
+	// (a *Throttle). Credentials answered from the cache never reach it.
+	Limiter Limiter
+	// Metrics, if set, counts failed and throttled logins.
+	Metrics LoginMetrics
 }
 
 // Authenticate returns the anonymous principal for a request without an Authorization
 // header, the user's principal for valid Basic credentials, and an error wrapping
 // access.ErrBadCredentials for anything else: a wrong password, an unknown user, a malformed
 // header, several Authorization headers, or another scheme (bearer tokens are not accepted
-// yet). Other errors (the request was cancelled while verifying) are technical failures.
+// yet). A verification the Limiter refuses, or that finds no free verification slot, is an
+// *access.ThrottledError (access.ErrThrottled). Other errors (the request was cancelled
+// while verifying) are technical failures.
 func (b *Basic) Authenticate(ctx context.Context, r *http.Request) (access.Principal, error) {
 	values := r.Header.Values("Authorization")
 	switch len(values) {
@@ -45,20 +54,88 @@ func (b *Basic) Authenticate(ctx context.Context, r *http.Request) (access.Princ
 	if err != nil {
 		return access.Principal{}, fmt.Errorf("basic: %w: %w", err, access.ErrBadCredentials)
 	}
+	// Credentials that verified before pass at once: a client whose credentials are
+	// right is never held back by the throttle or the verification slots (issue 12).
+	if b.Users.cachedValid(user, pass) {
+		return b.principal(user), nil
+	}
+	ip := clientIP(r)
+	if b.Limiter != nil {
+		if err := b.Limiter.Allow(ip, user); err != nil {
+			b.countThrottled(err)
+			return access.Principal{}, err
+		}
+	}
 	ok, err := b.Users.verify(ctx, user, pass)
+	if errors.Is(err, errBusy) {
+		err := &access.ThrottledError{RetryAfter: time.Second, Account: user, Reason: "busy"}
+		b.countThrottled(err)
+		return access.Principal{}, err
+	}
 	if err != nil {
 		return access.Principal{}, err
 	}
 	if !ok {
+		if b.Limiter != nil {
+			b.Limiter.Failed(ip, user)
+		}
+		if b.Metrics != nil {
+			b.Metrics.LoginFailed()
+		}
 		// The user name stays out of the error text (people type passwords into it); it
 		// is carried apart, for attribution and throttling.
 		return access.Principal{}, &access.BadCredentialsError{Account: user, Err: errWrongPassword}
 	}
+	if b.Limiter != nil {
+		b.Limiter.Succeeded(ip, user)
+	}
+	return b.principal(user), nil
+}
+
+// Identify says who a request's Basic credentials name without verifying anything that
+// costs: the principal when they are in the cache of verified credentials (ok), else the
+// account they claim (unverified), or "" when there are none. The gateway calls it to
+// attribute requests it refuses before authenticating them (issue 12).
+func (b *Basic) Identify(r *http.Request) (p access.Principal, account string, ok bool) {
+	values := r.Header.Values("Authorization")
+	if len(values) != 1 || b.Users == nil {
+		return access.Anonymous(), "", false
+	}
+	user, pass, err := parseBasic(values[0])
+	if err != nil {
+		return access.Anonymous(), "", false
+	}
+	if !b.Users.cachedValid(user, pass) {
+		return access.Anonymous(), user, false
+	}
+	return b.principal(user), user, true
+}
+
+func (b *Basic) principal(user string) access.Principal {
 	p := access.Principal{Name: user, Method: access.MethodBasic, Groups: []string{}}
 	if b.Groups != nil {
 		p.Groups = b.Groups.For(user)
 	}
-	return p, nil
+	return p
+}
+
+func (b *Basic) countThrottled(err error) {
+	var te *access.ThrottledError
+	if b.Metrics != nil && errors.As(err, &te) {
+		b.Metrics.LoginThrottled(te.Reason)
+	}
+}
+
+// clientIP is the client's address as the gateway established it, or the peer's.
+func clientIP(r *http.Request) netip.Addr {
+	if ip, ok := access.ClientIP(r.Context()); ok {
+		return ip
+	}
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr().Unmap()
 }
 
 // Challenge returns the WWW-Authenticate value asking for Basic credentials.

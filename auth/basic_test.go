@@ -162,7 +162,7 @@ func TestBasicAuthenticate(t *testing.T) {
 		block := make(chan struct{})
 		defer close(block)
 		orig := unc.match
-		unc.match = func(m htpasswd.EncodedPasswd, p string, d bool) bool { <-block; return orig(m, p, d) }
+		unc.match = func(m htpasswd.EncodedPasswd, p, k string, d bool) bool { <-block; return orig(m, p, k, d) }
 		r := httptest.NewRequestWithContext(ctx, http.MethodGet, "/v2/", nil)
 		r.SetBasicAuth("carol", "x")
 		_, err := (&Basic{Users: unc}).Authenticate(ctx, r)

@@ -2,12 +2,16 @@ package auth
 
 import (
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
 
 	htpasswd "github.com/tg123/go-htpasswd"
+	"golang.org/x/crypto/bcrypt"
 )
 
 func TestVerifyCache(t *testing.T) {
@@ -131,12 +135,12 @@ func TestVerifySingleflight(t *testing.T) {
 		var calls int
 		var mu sync.Mutex
 		orig := h.match
-		h.match = func(m htpasswd.EncodedPasswd, pass string, dummy bool) bool {
+		h.match = func(m htpasswd.EncodedPasswd, pass, kind string, dummy bool) bool {
 			mu.Lock()
 			calls++
 			mu.Unlock()
 			<-release
-			return orig(m, pass, dummy)
+			return orig(m, pass, kind, dummy)
 		}
 		const n = 16
 		results := make(chan bool, n)
@@ -154,4 +158,104 @@ func TestVerifySingleflight(t *testing.T) {
 			t.Fatalf("%d bcrypt comparisons for %d concurrent requests, want 1", calls, n)
 		}
 	})
+}
+
+// TestBcryptOncePerCredentialUnderLoad replays the shape of the benchmark's manifest HEAD
+// phases (issue 9): two users with different bcrypt costs, 16 keep-alive connections each,
+// over HTTP/1.1 and HTTP/2, while the file is polled for changes. Each credential is
+// compared with bcrypt once; every other request is a cache hit, whatever the cost, and
+// polling an unchanged file does not invalidate the cache.
+func TestBcryptOncePerCredentialUnderLoad(t *testing.T) {
+	users := map[string]string{"cheap": "cheappass", "dear": "dearpass"}
+	content := bcryptLine(t, "cheap", users["cheap"], bcrypt.MinCost) +
+		bcryptLine(t, "dear", users["dear"], bcrypt.MinCost+3)
+	h, _ := newTestHtpasswd(t, content, HtpasswdOptions{})
+	c := countMatches(h)
+	checks := startWatch(t, h.file, true) // polls every few milliseconds
+	gen := h.file.Load().gen
+
+	basic := &Basic{Users: h}
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := basic.Authenticate(r.Context(), r); err != nil {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		w.Header().Set("X-Proto", r.Proto)
+	}))
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+
+	const conns, perConn = 16, 25
+	transport := func(proto func(*http.Protocols)) *http.Transport {
+		tr := srv.Client().Transport.(*http.Transport).Clone()
+		tr.TLSClientConfig.NextProtos = nil // the protocols below choose what ALPN offers
+		tr.Protocols = new(http.Protocols)
+		proto(tr.Protocols)
+		tr.MaxConnsPerHost, tr.MaxIdleConnsPerHost = conns, conns
+		return tr
+	}
+	h1 := transport(func(p *http.Protocols) { p.SetHTTP1(true) })
+	clients := []struct {
+		proto string
+		rt    http.RoundTripper
+	}{
+		{"HTTP/1.1", h1},
+		{"HTTP/2.0", transport(func(p *http.Protocols) { p.SetHTTP2(true) })},
+	}
+	head := func(rt http.RoundTripper, user, wantProto string) error {
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodHead, srv.URL+"/v2/test/big/manifests/1", nil)
+		if err != nil {
+			return err
+		}
+		req.SetBasicAuth(user, users[user])
+		resp, err := rt.RoundTrip(req)
+		if err != nil {
+			return err
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("X-Proto") != wantProto {
+			return fmt.Errorf("%s: status %d over %s, want 200 over %s", user, resp.StatusCode, resp.Header.Get("X-Proto"), wantProto)
+		}
+		return nil
+	}
+	for _, cl := range clients {
+		for user := range users {
+			var wg sync.WaitGroup
+			errs := make(chan error, conns)
+			for range conns {
+				wg.Go(func() {
+					for range perConn {
+						if err := head(cl.rt, user, cl.proto); err != nil {
+							errs <- err
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Fatal(err)
+			}
+		}
+	}
+	<-checks // one more poll of the unchanged file, after every credential is cached
+	for user := range users {
+		if err := head(h1, user, "HTTP/1.1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	total := len(clients)*len(users)*conns*perConn + len(users)
+	// Each verification also compares once against every other kind of hash in the file
+	// (cost parity, issue 12): here the other bcrypt cost.
+	others := int64(len(h.file.Load().kinds) - 1)
+	if r, d := c.real.Load(), c.dummy.Load(); r != int64(len(users)) || d != r*others {
+		t.Fatalf("%d requests ran %d bcrypt comparisons (%d dummy), want one verification per credential (%d, with %d dummy each)",
+			total, r, d, len(users), others)
+	}
+	if got := h.file.Load().gen; got != gen {
+		t.Fatalf("generation %d -> %d while polling an unchanged file", gen, got)
+	}
 }

@@ -46,5 +46,23 @@ func (c *ClientCert) Authenticate(ctx context.Context, r *http.Request) (access.
 	return q, nil
 }
 
+// Identify says who sent r without verifying anything that costs: Basic credentials as
+// Next identifies them (when it can), else a verified client certificate's principal.
+func (c *ClientCert) Identify(r *http.Request) (access.Principal, string, bool) {
+	if id, ok := c.Next.(interface {
+		Identify(*http.Request) (access.Principal, string, bool)
+	}); ok && len(r.Header.Values("Authorization")) > 0 {
+		return id.Identify(r)
+	}
+	if len(r.Header.Values("Authorization")) > 0 {
+		return access.Anonymous(), "", false
+	}
+	p, err := c.Authenticate(r.Context(), r) // no Authorization header: the certificate alone, no hash
+	if err != nil || p.IsAnonymous() {
+		return access.Anonymous(), "", false
+	}
+	return p, p.Name, true
+}
+
 // Challenge asks for Basic credentials, as Next does.
 func (c *ClientCert) Challenge(r *http.Request) string { return c.Next.Challenge(r) }

@@ -38,13 +38,13 @@ type matchCounter struct {
 func countMatches(h *Htpasswd) *matchCounter {
 	c := &matchCounter{}
 	orig := h.match
-	h.match = func(m htpasswd.EncodedPasswd, pass string, dummy bool) bool {
+	h.match = func(m htpasswd.EncodedPasswd, pass, kind string, dummy bool) bool {
 		if dummy {
 			c.dummy.Add(1)
 		} else {
 			c.real.Add(1)
 		}
-		return orig(m, pass, dummy)
+		return orig(m, pass, kind, dummy)
 	}
 	return c
 }

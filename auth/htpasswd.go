@@ -2,8 +2,11 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
+	"time"
 
 	htpasswd "github.com/tg123/go-htpasswd"
 	"golang.org/x/sync/singleflight"
@@ -22,29 +25,61 @@ type HtpasswdOptions struct {
 	// CacheSize bounds how many successful verifications are remembered so bcrypt does not
 	// run on every request. 0 means 1024; a negative value disables the cache.
 	CacheSize int
+	// AllowEmpty accepts a file with no users (empty, or blank lines and comments only).
+	// Without it such a file is refused like a malformed one: at start, and at a reload,
+	// which keeps the last good users (issue 12: an editor truncating the file, or a failed
+	// copy, locked everyone out).
+	AllowEmpty bool
+	// MaxVerifications caps the password verifications (hash comparisons, not cache hits)
+	// running at once, so a flood of wrong passwords cannot take every core from the
+	// requests whose credentials are cached. 0 means half of GOMAXPROCS, at least 1.
+	MaxVerifications int
+	// VerifyWait is how long a verification waits for a free slot before it is refused
+	// (the login is then throttled, not failed). 0 means 1s.
+	VerifyWait time.Duration
 }
+
+// ErrNoUsers is the error (wrapped) for a users file without users, unless
+// HtpasswdOptions.AllowEmpty.
+var ErrNoUsers = errors.New("the file has no users (an empty htpasswd is refused unless allowed: empty_htpasswd: allow)")
 
 // Htpasswd is an htpasswd users file, reloadable while in use. It is safe for concurrent use.
 type Htpasswd struct {
-	logger *slog.Logger
-	file   *reload.Value[userTable]
+	logger     *slog.Logger
+	allowEmpty bool
+	file       *reload.Value[userTable]
 	// nextGen numbers the next table parsed; parses never overlap (reload.Config.Parse).
 	nextGen uint64
 	cache   *credCache // nil when disabled
 	flight  singleflight.Group
-	// match compares a password with an entry (dummy: the unknown-user comparison whose
-	// result is ignored); a seam so tests can count bcrypt runs.
-	match func(m htpasswd.EncodedPasswd, pass string, dummy bool) bool
+	// match compares a password with an entry of the given kind (dummy: a comparison whose
+	// result is ignored, run so every verification costs the same); a seam so tests can
+	// count comparisons per kind.
+	match func(m htpasswd.EncodedPasswd, pass, kind string, dummy bool) bool
+	// slots holds one token per verification running (HtpasswdOptions.MaxVerifications).
+	slots    chan struct{}
+	slotWait time.Duration
 }
 
-// NewHtpasswd loads the htpasswd file. A file that is missing or has any bad line is an
-// error: the gateway must not start with fewer users than the administrator wrote.
+// NewHtpasswd loads the htpasswd file. A file that is missing, has any bad line, or has no
+// users (unless opts.AllowEmpty) is an error: the gateway must not start with fewer users
+// than the administrator wrote.
 func NewHtpasswd(file string, opts HtpasswdOptions) (*Htpasswd, error) {
 	h := &Htpasswd{
-		logger: orDiscard(opts.Logger).With("file", file),
-		match: func(m htpasswd.EncodedPasswd, pass string, _ bool) bool {
+		logger:     orDiscard(opts.Logger).With("file", file),
+		allowEmpty: opts.AllowEmpty,
+		match: func(m htpasswd.EncodedPasswd, pass, _ string, _ bool) bool {
 			return m.MatchesPassword(pass)
 		},
+		slotWait: opts.VerifyWait,
+	}
+	slots := opts.MaxVerifications
+	if slots <= 0 {
+		slots = max(1, runtime.GOMAXPROCS(0)/2)
+	}
+	h.slots = make(chan struct{}, slots)
+	if h.slotWait <= 0 {
+		h.slotWait = time.Second
 	}
 	size := opts.CacheSize
 	if size == 0 {
@@ -92,15 +127,14 @@ func (h *Htpasswd) OnReport(f func(reload.Report)) { h.file.OnReport(f) }
 
 // parse builds the next generation of users from the file.
 func (h *Htpasswd) parse(_ context.Context, files []reload.File) (*userTable, error) {
-	users, dummyUser, err := parseHtpasswd(files[0].Data)
+	users, kinds, err := parseHtpasswd(files[0].Data)
 	if err != nil {
 		return nil, fmt.Errorf("parsing htpasswd %q: %w", files[0].Path, err)
 	}
-	dummy := fallbackDummy
-	if dummyUser != "" {
-		dummy = users[dummyUser]
+	if len(users) == 0 && !h.allowEmpty {
+		return nil, fmt.Errorf("loading htpasswd %q: %w", files[0].Path, ErrNoUsers)
 	}
-	t := &userTable{gen: h.nextGen, users: users, dummy: dummy, dummyUser: dummyUser}
+	t := &userTable{gen: h.nextGen, users: users, kinds: kinds}
 	h.nextGen++
 	return t, nil
 }
@@ -115,43 +149,88 @@ func (h *Htpasswd) loaded(_, cur *userTable) {
 }
 
 // Verify reports whether pass is user's password. Successful verifications are cached until
-// the next reload; failures never are. An unknown user costs what a typical known user does
-// (see userTable.dummy). Verify is false when ctx ends before the comparison does.
+// the next reload; failures never are. Every verification that is not answered from the
+// cache costs the same, known user or not, whatever the kind of its hash (see
+// userTable.kinds). Verify is false when ctx ends before the comparison does, or when no
+// verification slot frees up in time (HtpasswdOptions.MaxVerifications).
 func (h *Htpasswd) Verify(ctx context.Context, user, pass string) bool {
 	ok, _ := h.verify(ctx, user, pass)
 	return ok
 }
 
-// verify is Verify that tells a cancelled wait (error) apart from a wrong password.
+// errBusy is verify's answer when every verification slot stayed taken for the whole
+// wait: the credentials were not checked.
+var errBusy = errors.New("too many password verifications running")
+
+// cachedValid reports whether user and pass verified before against the users in force,
+// without comparing anything: a lookup in the cache of verified credentials.
+func (h *Htpasswd) cachedValid(user, pass string) bool {
+	t := h.file.Load()
+	if _, known := t.users[user]; !known || h.cache == nil {
+		return false
+	}
+	return h.cache.has(h.cache.key(user, pass), t.gen)
+}
+
+// verify is Verify that tells a cancelled wait or errBusy (errors) apart from a wrong
+// password.
 func (h *Htpasswd) verify(ctx context.Context, user, pass string) (bool, error) {
 	t := h.file.Load()
-	m, known := t.users[user]
-	if !known {
-		// Same cost as a known user, result ignored: timing must not reveal who exists.
-		h.match(t.dummy, pass, true)
-		return false, nil
-	}
-	if h.cache == nil {
-		return h.match(m, pass, false), nil
+	if _, known := t.users[user]; !known || h.cache == nil {
+		return h.compare(ctx, t, user, pass)
 	}
 	key := h.cache.key(user, pass)
 	if h.cache.has(key, t.gen) {
 		return true, nil
 	}
-	// Concurrent first requests with the same credential share one comparison.
+	// Concurrent first requests with the same credential share one comparison, which
+	// runs to its end even if the request that started it goes away.
 	ch := h.flight.DoChan(flightKey(key, t.gen), func() (any, error) {
-		ok := h.match(m, pass, false)
+		ok, err := h.compare(context.WithoutCancel(ctx), t, user, pass)
 		if ok {
 			h.cache.add(key, t.gen)
 		}
-		return ok, nil
+		return ok, err
 	})
 	select {
 	case res := <-ch:
-		return res.Val.(bool), nil
+		return res.Val.(bool), res.Err
 	case <-ctx.Done():
 		return false, fmt.Errorf("verifying password: %w", ctx.Err())
 	}
+}
+
+// compare runs one verification in a slot: the user's own entry, if known, and each other
+// kind's representative (results ignored), so it costs one comparison per kind of hash in
+// the file whoever is named (userTable.kinds). The slots cap the CPU that verifications,
+// failed ones above all, can take (issue 12): a verification waits at most slotWait for
+// one, then gives up with errBusy rather than queue behind a flood of guesses.
+func (h *Htpasswd) compare(ctx context.Context, t *userTable, user, pass string) (bool, error) {
+	select {
+	case h.slots <- struct{}{}:
+	default:
+		wait := time.NewTimer(h.slotWait)
+		defer wait.Stop()
+		select {
+		case h.slots <- struct{}{}:
+		case <-wait.C:
+			return false, errBusy
+		case <-ctx.Done():
+			return false, fmt.Errorf("verifying password: %w", ctx.Err())
+		}
+	}
+	defer func() { <-h.slots }()
+	e, known := t.users[user]
+	ok := false
+	if known {
+		ok = h.match(e.m, pass, t.kinds[e.kind].name, false)
+	}
+	for i, k := range t.kinds {
+		if !known || i != e.kind {
+			h.match(k.m, pass, k.name, true)
+		}
+	}
+	return ok, nil
 }
 
 // users reports the number of users loaded (for tests and logs).

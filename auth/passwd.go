@@ -59,7 +59,7 @@ func SetPassword(file, user string, password []byte, cost int) error {
 	if err != nil {
 		return fmt.Errorf("htpasswd %q would not load after the change; fix it first: %w", path, err)
 	}
-	if m := users[user]; m == nil || !m.MatchesPassword(string(password)) {
+	if e, ok := users[user]; !ok || !e.m.MatchesPassword(string(password)) {
 		return fmt.Errorf("htpasswd %q: new entry for %q does not verify", path, user)
 	}
 	return atomicfile.WriteFile(path, content, mode)

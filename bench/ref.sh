@@ -58,13 +58,10 @@ export REF_SCRATCH=${REF_SCRATCH:-$OUT/refbench}
 # The default policy lets a user push only under <user>/; the harness pushes to test/...
 printf 'admins: [bench5, bench10]\n' > "$OUT/groups.yaml"
 export PCB_GW_BIN=$GW_BIN PCB_GW_PORT=$GW_PORT PCB_GROUPS=$OUT/groups.yaml
-export PCB_SEED=$HERE/lib/seed-bundled.sh PCB_POLICY=$(dirname "$HARNESS")/conf/policy.json
 GW_SERVE='exec "$PCB_GW_BIN" serve --listen "127.0.0.1:$PCB_GW_PORT" --data "$PCB_DATA" --tls files --tls-cert "$REF_CERT" --tls-key "$REF_KEY" --htpasswd "$REF_HTPASSWD" --groups "$PCB_GROUPS" --log-level warn'
 
-SEED_PID=
 cleanup() {
   set +e
-  if [ -n "$SEED_PID" ] && kill -0 "$SEED_PID" 2>/dev/null; then kill "$SEED_PID"; fi
   [ "${PCB_KEEP_DATA:-0}" = 1 ] || rm -rf "$OUT/gw-data-sidecar" "$OUT/gw-data-bundled"
 }
 trap cleanup EXIT
@@ -90,25 +87,20 @@ for mode in $MODES; do
   export PCB_DATA=$OUT/gw-data-$mode
   rm -rf "$PCB_DATA"
   export GW_NAME=gw-$mode GW_URL=https://127.0.0.1:$GW_PORT
-  if [ "$mode" = sidecar ]; then
-    export GW_CMD="$GW_SERVE --upstream \"\$REF_UPSTREAM\""
-  else
-    export PCB_SEED_DONE=$run/seed.done
-    # Detached (the subshell exits), so it is neither the gateway's child nor in its CPU account.
-    export GW_CMD="( bash \"\$PCB_SEED\" > \"$run/seed.log\" 2>&1 & echo \$! > \"$run/seed.pid\" ); $GW_SERVE"
-  fi
+  # bundled: the harness sees that the gateway lacks test/big:1 and copies it in (as bench5)
+  # before phase (a).
+  GW_CMD=$GW_SERVE
+  [ "$mode" = sidecar ] && GW_CMD="$GW_SERVE --upstream \"\$REF_UPSTREAM\""
+  export GW_CMD
   targets=${REF_TARGETS:-"direct nginx-bcrypt5 nginx-bcrypt10 gw-$mode-bcrypt5 gw-$mode-bcrypt10"}
   log "$mode: harness run $stamp (registry port $REF_REG_PORT, gateway $GW_URL, targets: $targets, sections: ${REF_SECTIONS:-a b c})"
   rc=0
   REF_TARGETS=$targets bash "$HARNESS" > "$run/harness.log" 2>&1 || rc=$?
-  SEED_PID=$(cat "$run/seed.pid" 2>/dev/null || true); cleanup; SEED_PID=
+  cleanup
   cp "$REF_SCRATCH/results/"* "$run/" 2>/dev/null || true
   cp "$REF_SCRATCH/logs/"* "$run/" 2>/dev/null || true
   if [ "$rc" != 0 ] || [ ! -s "$run/results.tsv" ]; then
     log "$mode: harness failed (exit $rc); see $run/harness.log"; tail -5 "$run/harness.log" >&2; rc_all=1; continue
-  fi
-  if [ "$mode" = bundled ] && [ ! -s "$run/seed.done" ]; then
-    log "bundled: seeding test/big:1 did not finish; see $run/seed.log (HEAD/GET rows will show bad requests)"; rc_all=1
   fi
   merge "$run/results.tsv" "$stamp" "$dir/results.tsv"
   log "$mode: done; summary in $run/summary.md"

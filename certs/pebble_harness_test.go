@@ -21,8 +21,8 @@ import (
 )
 
 // The end-to-end ACME test runs pebble (Let's Encrypt's test CA) and pebble-challtestsrv
-// (its DNS, pointing every name at 127.0.0.1) as real processes built from the module
-// cache, then obtains, verifies and renews certificates through ACME. See README.md.
+// (its DNS, pointing every name at 127.0.0.1) as real processes built at the version
+// go.mod's tool directives pin, then obtains, verifies and renews certificates through ACME. See README.md.
 
 const (
 	// pebbleValidity is the lifetime pebble gives certificates here, and acmeRenewBefore

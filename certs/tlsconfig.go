@@ -20,8 +20,23 @@ type ServerOptions struct {
 	ExtraNextProtos []string
 }
 
+// CipherSuites are the TLS 1.2 suites the gateway offers: ECDHE key exchange (forward
+// secrecy) with an AEAD cipher, AES-GCM or ChaCha20-Poly1305, for ECDSA and RSA
+// certificates alike. Go's default list also holds the ECDHE CBC-SHA suites
+// (ECDHE-ECDSA-AES128-SHA and friends: MAC-then-encrypt, Lucky13-style padding oracles),
+// which issue 12 found offered; they and every static-RSA suite are left out. TLS 1.3
+// suites are not configurable in Go and are all AEAD with forward secrecy.
+var CipherSuites = []uint16{
+	tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+	tls.TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+	tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+	tls.TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+	tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+	tls.TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+}
+
 // ServerConfig returns the gateway's TLS settings around a certificate source: TLS 1.2 at
-// least (1.3 is preferred by Go whenever the client offers it), Go's default cipher suites
+// least (1.3 is preferred by Go whenever the client offers it), CipherSuites for TLS 1.2
 // (AEAD with forward secrecy only), HTTP/2 and HTTP/1.1 over ALPN, and client certificate
 // verification when opts.ClientCAs is set.
 func ServerConfig(get func(*tls.ClientHelloInfo) (*tls.Certificate, error), opts ServerOptions) *tls.Config {
@@ -33,6 +48,7 @@ func ServerConfig(get func(*tls.ClientHelloInfo) (*tls.Certificate, error), opts
 	}
 	cfg := &tls.Config{
 		MinVersion:     tls.VersionTLS12,
+		CipherSuites:   slices.Clone(CipherSuites),
 		GetCertificate: get,
 		NextProtos:     protos,
 	}

@@ -27,6 +27,21 @@ type Config struct {
 	// Htpasswd is the htpasswd file of users (bcrypt, SHA or MD5-crypt entries). Default
 	// DATA/htpasswd, created on first start with user "admin" and a random password.
 	Htpasswd string `yaml:"htpasswd"`
+	// EmptyHtpasswd says what a users file without users means: "refuse" (default) treats
+	// it as broken, like a malformed one (the gateway does not start; a reload keeps the last
+	// good users and logs a warning), since it is most often a truncated file or a failed
+	// copy; "allow" runs with no users (only what the policy grants anonymous callers).
+	EmptyHtpasswd string `yaml:"empty_htpasswd"`
+	// LoginThrottleIP limits failed logins from one client address (IPv6: per /64) as
+	// "failures/period": "20/1m" (default) allows 20 at once, then one more every 3s;
+	// beyond it, logins that need a password check get 429 with Retry-After until the
+	// bucket refills. "off" for no limit. Cached (already verified) credentials are never
+	// held back.
+	LoginThrottleIP string `yaml:"login_throttle_ip"`
+	// LoginThrottleAccount limits failed logins for one account, from any address, the
+	// same way; default "10/1m". An address that logged in to the account recently is not
+	// held back by it.
+	LoginThrottleAccount string `yaml:"login_throttle_account"`
 	// Groups is a file mapping groups to users (YAML "admins: [alice]" or lines
 	// "admins: alice bob"); the policy sees a user's groups. Default DATA/groups.yaml when
 	// it exists (created on first start with the admin user in group "admins").
@@ -48,6 +63,11 @@ type Config struct {
 	// Hostname lists the names the gateway is reached by: SANs of the self-signed
 	// certificate, and the ACME domains.
 	Hostname []string `yaml:"hostname"`
+	// PublicURL is how clients outside reach the gateway, e.g. https://registry.example.com
+	// or https://localhost:443 for a container publishing 443 to its 8443: the startup
+	// hints (docker login, certs.d) name it instead of the listen address. Empty: the
+	// first hostname (or localhost) with the listen port.
+	PublicURL string `yaml:"public_url"`
 	// ACMEEmail is the contact address given to the ACME CA.
 	ACMEEmail string `yaml:"acme_email"`
 	// ACMEDirectory is the ACME directory URL. Default: Let's Encrypt production.
@@ -63,6 +83,12 @@ type Config struct {
 	// MetricsListen is the address of the Prometheus /metrics endpoint. Default off; keep
 	// it on a private address.
 	MetricsListen string `yaml:"metrics_listen"`
+	// UploadPurgeAge is how long an upload session of the bundled registry may sit idle (no
+	// chunk received) before it is removed with its data, as registry:2's upload purging
+	// does, so abandoned uploads never pin disk space. Default 24h; 0 turns purging off.
+	UploadPurgeAge time.Duration `yaml:"upload_purge_age"`
+	// UploadPurgeInterval is how often idle sessions are looked for. Default 1h.
+	UploadPurgeInterval time.Duration `yaml:"upload_purge_interval"`
 	// ShutdownTimeout bounds how long in-flight requests (uploads) may run after SIGTERM.
 	// Default 60s.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
@@ -82,8 +108,8 @@ type Config struct {
 	// AuditLogKeep is how many rotated audit logs are kept (FILE.1 ... FILE.N).
 	// Default "10".
 	AuditLogKeep string `yaml:"audit_log_keep"`
-	// AuditSync is always (default: the record of a push, delete, denial or failed login
-	// is fsynced before the client is answered; pulls within AuditSyncInterval) or
+	// AuditSync is always (default: the record of a push, delete or denial is fsynced
+	// before the client is answered; pulls and failed logins within AuditSyncInterval) or
 	// interval (everything within AuditSyncInterval).
 	AuditSync string `yaml:"audit_sync"`
 	// AuditSyncInterval is how often queued records are written. Default 1s.
@@ -152,13 +178,17 @@ type NotificationIgnore struct {
 // Defaults returns the configuration used where nothing else is said.
 func Defaults() Config {
 	return Config{
-		Listen:          ":8443",
-		Data:            "./data",
-		TLS:             TLSSelfSigned,
-		Realm:           "Portcullis",
-		ShutdownTimeout: 60 * time.Second,
-		LogFormat:       "text",
-		LogLevel:        "info",
+		Listen:               ":8443",
+		Data:                 "./data",
+		TLS:                  TLSSelfSigned,
+		Realm:                "Portcullis",
+		ShutdownTimeout:      60 * time.Second,
+		LoginThrottleIP:      "20/1m",
+		LoginThrottleAccount: "10/1m",
+		UploadPurgeAge:       24 * time.Hour,
+		UploadPurgeInterval:  time.Hour,
+		LogFormat:            "text",
+		LogLevel:             "info",
 
 		AuditLogMaxSize:      "100MiB",
 		AuditLogKeep:         "10",

@@ -1,7 +1,10 @@
 package config
 
 import (
+	"bytes"
+	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -14,15 +17,26 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-func load(t *testing.T, args []string, env map[string]string) (Config, error) {
+// read runs the loader over args and env as `gateway gc` does (no validation).
+func read(t *testing.T, args []string, env map[string]string) (Config, error) {
+	t.Helper()
+	return loader(t, args, env).Read()
+}
+
+func loader(t *testing.T, args []string, env map[string]string) *Loader {
 	t.Helper()
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	l := NewLoader(fs, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	var environ []string
+	for k, v := range env {
+		environ = append(environ, k+"="+v)
+	}
+	environ = append(environ, "PATH=/usr/bin", "HOME=/root") // not ours: ignored
+	l := NewLoader(fs, func() []string { return environ })
 	if err := fs.Parse(args); err != nil {
 		t.Fatalf("parse %v: %v", args, err)
 	}
-	return l.Load()
+	return l
 }
 
 func TestPrecedence(t *testing.T) {
@@ -55,7 +69,7 @@ func TestPrecedence(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err := load(t, tc.args, tc.env)
+			c, err := read(t, tc.args, tc.env)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -72,6 +86,10 @@ func TestLoadErrors(t *testing.T) {
 	os.WriteFile(typo, []byte("listn: :1\n"), 0o600)
 	two := filepath.Join(dir, "two.yaml")
 	os.WriteFile(two, []byte("listen: :1\n---\nlisten: :2\n"), 0o600)
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("listen: :1\n  data: x\n"), 0o600)
+	list := filepath.Join(dir, "list.yaml")
+	os.WriteFile(list, []byte("listen: [\":1\"]\n"), 0o600)
 	for _, tc := range []struct {
 		name string
 		args []string
@@ -80,11 +98,16 @@ func TestLoadErrors(t *testing.T) {
 	}{
 		{"unknown key", []string{"--config", typo}, nil, "listn"},
 		{"two documents", []string{"--config", two}, nil, "more than one YAML document"},
-		{"missing file", []string{"--config", filepath.Join(dir, "nope.yaml")}, nil, "reading config file"},
-		{"bad env duration", nil, map[string]string{"GATEWAY_SHUTDOWN_TIMEOUT": "soon"}, "GATEWAY_SHUTDOWN_TIMEOUT"},
+		{"missing file", []string{"--config", filepath.Join(dir, "nope.yaml")}, nil, "--config: reading the configuration file"},
+		{"missing file from env", nil, map[string]string{"GATEWAY_CONFIG": filepath.Join(dir, "nope.yaml")}, "GATEWAY_CONFIG: reading the configuration file"},
+		{"bad env duration", nil, map[string]string{"GATEWAY_SHUTDOWN_TIMEOUT": "soon"}, "GATEWAY_SHUTDOWN_TIMEOUT: \"soon\" is not a duration"},
+		{"bad flag duration", []string{"--shutdown-timeout", "soon"}, nil, "--shutdown-timeout: \"soon\" is not a duration"},
+		{"unknown variable", nil, map[string]string{"GATEWAY_LISTN": ":1"}, "GATEWAY_LISTN: unknown variable; did you mean GATEWAY_LISTEN?"},
+		{"not YAML", []string{"--config", bad}, nil, "bad.yaml:2: not valid YAML"},
+		{"list for a string", []string{"--config", list}, nil, "list.yaml:1: listen: want a single value, not a list"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := load(t, tc.args, tc.env)
+			_, err := read(t, tc.args, tc.env)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want it to mention %q", err, tc.want)
 			}
@@ -160,16 +183,47 @@ func TestValidateAcceptsGoodConfigs(t *testing.T) {
 	}
 }
 
-// FuzzParse: any input either fails cleanly or yields a Config that survives a YAML round
-// trip unchanged.
+// FuzzParse: any input either fails with *Problem values, the same ones every time, or
+// yields a Config that survives a YAML round trip unchanged. And whatever yaml.v3's strict
+// decoder (what Parse used before) accepts, Parse accepts and reads alike, merge keys
+// aside.
 func FuzzParse(f *testing.F) {
-	for _, s := range []string{"", "listen: :1\n", "hostname: [a, b]\nshutdown_timeout: 3s\n", "tls: acme\n", "listen: [1]\n", "{}", "- a", "realm: \"\\u0000\"", "shutdown_timeout: 10\n"} {
+	for _, s := range []string{"", "listen: :1\n", "hostname: [a, b]\nshutdown_timeout: 3s\n", "tls: acme\n",
+		"listen: [1]\n", "{}", "- a", "realm: \"\\u0000\"", "shutdown_timeout: 10\n", "listn: x\nrealm: [a]\n",
+		"hostname: &h a\nrealm: *h\n", "realm: !!binary aGVsbG8=\n", "listen: :1\nlisten: :2\n", "---\n", "a: 1\n---\nb: 2\n",
+		"hostname: a\n", "trusted_proxy: ~\n", "shutdown_timeout: \"1h\"\n"} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var c Config
-		if err := Parse(data, &c); err != nil {
+		err := Parse(data, &c)
+		var again Config
+		if err2 := Parse(data, &again); fmt.Sprint(err) != fmt.Sprint(err2) || !reflect.DeepEqual(c, again) {
+			t.Fatalf("two parses differ: %v / %v", err, err2)
+		}
+		for _, e := range Problems(err) {
+			if _, ok := errors.AsType[*Problem](e); !ok {
+				t.Fatalf("%v is a %T, not a *Problem", e, e)
+			}
+		}
+		var old Config
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		dec.KnownFields(true)
+		oldErr := dec.Decode(&old)
+		var extra any
+		if oldErr == nil && errors.Is(dec.Decode(&extra), io.EOF) {
+			for _, e := range Problems(err) {
+				// yaml.v3 applies merge keys and skips empty keys; Parse refuses both.
+				if m := e.Error(); !strings.Contains(m, "merge keys") && !strings.Contains(m, "key is empty") {
+					t.Fatalf("yaml.v3 accepts %q, Parse says: %v", data, err)
+				}
+			}
+		}
+		if err != nil {
 			return
+		}
+		if oldErr == nil && !reflect.DeepEqual(normal(c), normal(old)) {
+			t.Fatalf("yaml.v3 and Parse read %q differently:\n%+v\n%+v", data, old, c)
 		}
 		out, err := yaml.Marshal(c)
 		if err != nil {
@@ -261,7 +315,7 @@ notifications:
         mediatypes: [application/vnd.oci.image.config.v1+json]
         actions: [pull]
 `), 0o600)
-	c, err := load(t, []string{"--config", file, "--audit-log-max-size", "1GiB"}, map[string]string{"GATEWAY_AUDIT_FAIL": "open"})
+	c, err := read(t, []string{"--config", file, "--audit-log-max-size", "1GiB"}, map[string]string{"GATEWAY_AUDIT_FAIL": "open"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -302,5 +356,18 @@ func TestParseSize(t *testing.T) {
 		if _, err := ParseSize(in); err == nil {
 			t.Errorf("ParseSize(%q) accepted", in)
 		}
+	}
+}
+
+func TestStructuredKeys(t *testing.T) {
+	var c Config
+	err := Parse([]byte("notifications:\n  endpoints:\n    - name: a\n      thresold: 3\naudit_webhook_headers: [x]\n"), &c)
+	if err == nil || !strings.Contains(err.Error(), "notifications") || !strings.Contains(err.Error(), "thresold") ||
+		!strings.Contains(err.Error(), "audit_webhook_headers") {
+		t.Errorf("misspelt and misshapen structured keys: %v", err)
+	}
+	if err := Parse([]byte("notifications: {endpoints: [{name: a, url: 'http://h', threshold: 3, timeout: 2s}]}\n"), &c); err != nil ||
+		c.Notifications.Endpoints[0].Threshold != 3 || c.Notifications.Endpoints[0].Timeout != 2*time.Second {
+		t.Errorf("%+v %v", c.Notifications, err)
 	}
 }

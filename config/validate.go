@@ -8,16 +8,17 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 )
 
-// Validate checks every field and returns all problems joined, each naming the key and
-// saying how to fix it. It reads the file system (files that must exist) but changes
-// nothing.
+// Validate checks every field and returns all problems joined, each a *Problem naming
+// the key and saying how to fix it. It reads the file system (files that must exist) but
+// changes nothing. Loader.Load adds where each key was set.
 func (c Config) Validate() error {
 	var errs []error
 	bad := func(key, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
+		errs = append(errs, problemf(Source{}, key, format, args...))
 	}
 	checkAddr := func(key, addr string) {
 		if _, port, err := net.SplitHostPort(addr); err != nil || port == "" {
@@ -41,16 +42,8 @@ func (c Config) Validate() error {
 	checkFile("groups", c.Groups)
 	checkFile("policy", c.Policy)
 	if c.Upstream != "" {
-		u, err := url.Parse(c.Upstream)
-		switch {
-		case err != nil:
-			bad("upstream", "%q is not a URL: %v", c.Upstream, err)
-		case u.Scheme != "http" && u.Scheme != "https":
-			bad("upstream", "%q must start with http:// or https://", c.Upstream)
-		case u.Host == "":
-			bad("upstream", "%q has no host (write e.g. http://127.0.0.1:5000)", c.Upstream)
-		case u.Path != "" && u.Path != "/", u.RawQuery != "", u.User != nil:
-			bad("upstream", "%q must be scheme://host[:port] only, without path, query or credentials", c.Upstream)
+		if msg := checkUpstream(c.Upstream); msg != "" {
+			bad("upstream", "%q %s", c.Upstream, msg)
 		}
 	}
 	switch c.TLS {
@@ -91,6 +84,9 @@ func (c Config) Validate() error {
 		if h == "" || strings.ContainsAny(h, " /:@") {
 			bad("hostname", "%q is not a host name", h)
 		}
+	}
+	if msg := c.checkPublicURL(); msg != "" {
+		bad("public_url", "%q %s", c.PublicURL, msg)
 	}
 	if a := c.HTTPListenAddr(); a != "" {
 		checkAddr("http_listen", a)
@@ -135,9 +131,42 @@ func (c Config) TrustedPrefixes() ([]netip.Prefix, error) {
 			out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
 			continue
 		}
-		errs = append(errs, fmt.Errorf("trusted_proxy: %q is neither an address nor a CIDR (write e.g. 10.0.0.0/8)", s))
+		errs = append(errs, problemf(Source{}, "trusted_proxy", "%q is neither an address nor a CIDR (write e.g. 10.0.0.0/8)", s))
 	}
 	return out, errors.Join(errs...)
 }
 
 func joinPath(dir, name string) string { return filepath.Join(dir, name) }
+
+// pathSegment is what an upstream's path prefix may hold between slashes: the URL's
+// unreserved characters, so the prefix needs no escaping and reads one way only.
+var pathSegment = regexp.MustCompile(`^[A-Za-z0-9._~-]+$`)
+
+// checkUpstream says what is wrong with an upstream URL, or "". It may carry a path
+// prefix (http://mirror:5000/registry), which the gateway puts before every path it
+// forwards; a query, a fragment or credentials have no meaning there.
+func checkUpstream(s string) string {
+	lower := strings.ToLower(s)
+	if !strings.HasPrefix(lower, "http://") && !strings.HasPrefix(lower, "https://") {
+		return "must start with http:// or https://"
+	}
+	u, err := url.Parse(s)
+	switch {
+	case err != nil:
+		return fmt.Sprintf("is not a URL: %v", errors.Unwrap(err))
+	case u.Hostname() == "" || u.Opaque != "":
+		return "has no host (write e.g. http://127.0.0.1:5000)"
+	case u.User != nil:
+		return "must not hold credentials; the gateway sends the upstream none"
+	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(s, "#"):
+		return "must be scheme://host[:port][/path], without a query or fragment"
+	}
+	if p := strings.TrimSuffix(u.EscapedPath(), "/"); p != "" {
+		for _, seg := range strings.Split(p[1:], "/") {
+			if !pathSegment.MatchString(seg) || seg == "." || seg == ".." {
+				return "has a path prefix with an empty, dot or escaped segment; write it plainly, e.g. http://mirror:5000/registry"
+			}
+		}
+	}
+	return ""
+}

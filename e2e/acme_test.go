@@ -20,7 +20,7 @@ import (
 
 // The ACME tests run the gateway binary with --tls acme against pebble (Let's Encrypt's
 // test CA) and pebble-challtestsrv (its DNS, answering 127.0.0.1 for every name), both
-// built from the module cache at the version go.mod requires, as certs' TestACMEPebble
+// built at the version go.mod's tool directives pin, as certs' TestACMEPebble
 // does. Pebble validates TLS-ALPN-01 on the gateway's --listen port and HTTP-01 on its
 // --http-listen port, and issues certificates that live acmeValidity.
 

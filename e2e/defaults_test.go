@@ -40,6 +40,20 @@ func printedPasswords(log string) []string {
 // status returns the status of GET url as user (no credentials when user is empty).
 func status(t *testing.T, client *http.Client, url, user, pass string) int {
 	t.Helper()
+	return get(t, client, url, user, pass).Status
+}
+
+// challenge is what a client sees of an answer: the status and the headers of the
+// registry's challenge.
+type challenge struct {
+	Status          int
+	WWWAuthenticate string
+	APIVersion      string
+}
+
+// get sends GET url as user (no credentials when user is empty).
+func get(t *testing.T, client *http.Client, url, user, pass string) challenge {
+	t.Helper()
 	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -52,7 +66,7 @@ func status(t *testing.T, client *http.Client, url, user, pass string) int {
 		t.Fatalf("GET %s: %v", url, err)
 	}
 	resp.Body.Close()
-	return resp.StatusCode
+	return challenge{resp.StatusCode, resp.Header.Get("WWW-Authenticate"), resp.Header.Get("Docker-Distribution-Api-Version")}
 }
 
 func TestDefaults(t *testing.T) {

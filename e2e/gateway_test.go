@@ -48,6 +48,15 @@ type gateway struct {
 // with SIGTERM when the test ends (failing the test unless it exits 0).
 func startGateway(t *testing.T, data string, extra ...string) *gateway {
 	t.Helper()
+	g := newGatewayProcess(t, data, extra...)
+	g.Start()
+	return g
+}
+
+// newGatewayProcess prepares what startGateway starts, for a test that changes a field
+// (CAFile, when the certificate is not the generated one) before calling Start.
+func newGatewayProcess(t *testing.T, data string, extra ...string) *gateway {
+	t.Helper()
 	needGateway(t)
 	addr := freeAddr(t)
 	g := &gateway{
@@ -68,7 +77,6 @@ func startGateway(t *testing.T, data string, extra ...string) *gateway {
 			g.Stop()
 		}
 	})
-	g.Start()
 	return g
 }
 

@@ -45,6 +45,7 @@ func run(m *testing.M) int {
 	if gatewayBin = os.Getenv("E2E_GATEWAY_BIN"); gatewayBin == "" {
 		gatewayBin, buildErr = build(tmp)
 	}
+	defer removeImages() // deploy_test.go's images
 	return m.Run()
 }
 

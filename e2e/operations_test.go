@@ -68,8 +68,8 @@ func (s *sinkReceiver) state() (int, []string) {
 	return len(s.seqs), append([]string(nil), s.events...)
 }
 
-// get fetches url and returns status and body.
-func get(t *testing.T, url string) (int, string) {
+// getOps fetches url (on the operations listener) and returns status and body.
+func getOps(t *testing.T, url string) (int, string) {
 	t.Helper()
 	resp, err := http.Get(url)
 	if err != nil {
@@ -108,10 +108,10 @@ notifications:
 	g := startGateway(t, data, append(authFlags(t), "--config", cfg, "--metrics-listen", metricsAddr)...)
 	ops := "http://" + metricsAddr
 
-	if code, body := get(t, ops+"/healthz"); code != 200 || !strings.Contains(body, `"ok"`) {
+	if code, body := getOps(t, ops+"/healthz"); code != 200 || !strings.Contains(body, `"ok"`) {
 		t.Errorf("/healthz: %d %s", code, body)
 	}
-	code, body := get(t, ops+"/readyz")
+	code, body := getOps(t, ops+"/readyz")
 	var ready struct {
 		Status string            `json:"status"`
 		Checks map[string]string `json:"checks"`
@@ -131,7 +131,7 @@ notifications:
 		t.Errorf("wrong password: %d", resp.StatusCode)
 	}
 
-	_, metrics := get(t, ops+"/metrics")
+	_, metrics := getOps(t, ops+"/metrics")
 	if !regexp.MustCompile(`(?m)^portcullis_login_failures_total\{method="basic"\} [1-9]`).MatchString(metrics) {
 		t.Error("/metrics does not count the failed basic login")
 	}

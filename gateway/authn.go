@@ -32,6 +32,15 @@ const (
 	ChallengeInsufficientScope = "insufficient_scope"
 )
 
+// Identifier is an optional ability of an Authenticator: who a request's credentials name,
+// found cheaply (a cache of verified credentials; never a password hash), for requests
+// refused before they are authenticated, so the log and the audit trail name who sent
+// them (issue 12). ok reports a principal known good; otherwise account is the account
+// the credentials claim (unverified), or "" when there are none.
+type Identifier interface {
+	Identify(r *http.Request) (p access.Principal, account string, ok bool)
+}
+
 // Challenger is an optional ability of an Authenticator: the WWW-Authenticate value sent
 // with a 401 (a bearer challenge naming the token service and scope, say). Without it,
 // or when it returns "", the challenge is Basic with Config.Realm.
@@ -45,7 +54,16 @@ type Challenger interface {
 // credentials it is given.
 func (g *gateway) authenticate(r *http.Request, rt Route) (access.Principal, *refusal) {
 	p, err := g.authn.Authenticate(r.Context(), r)
+	var throttled *access.ThrottledError
 	switch {
+	case errors.As(err, &throttled):
+		// Too many failed logins (or verifications running): 429 with Retry-After, the
+		// credentials neither accepted nor refused (issue 12). No challenge: asking for
+		// credentials again is not the remedy, waiting is.
+		return access.Anonymous(), &refusal{outcome: OutcomeThrottled,
+			reason:     "login throttled (" + throttled.Reason + ")",
+			err:        errcode.New(errcode.TooManyRequests, "too many login attempts; retry later"),
+			retryAfter: throttled.RetryAfter, account: throttled.Account}
 	case errors.Is(err, access.ErrBadCredentials):
 		ref := unauthenticated("bad credentials", "authentication failed",
 			Challenge{Access: rt.Access, Error: ChallengeInvalidToken})

@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"strings"
 	"time"
+
+	"github.com/portcullis/portcullis/access"
 )
 
 // clientInfo is what the gateway establishes about a request's sender once, when the request
@@ -43,8 +45,10 @@ func newClient(c *clientInfo, r *http.Request, trusted trustedProxies, tlsOn boo
 
 type clientKey struct{}
 
+// withClient puts c in ctx, and its address for authenticators that limit per client
+// (access.ClientIP: auth's login throttle).
 func withClient(ctx context.Context, c *clientInfo) context.Context {
-	return context.WithValue(ctx, clientKey{}, c)
+	return access.WithClientIP(context.WithValue(ctx, clientKey{}, c), c.ip)
 }
 
 // clientOf returns the client the pipeline established for r; for a backend used on its

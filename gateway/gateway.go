@@ -89,6 +89,7 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set(headerAPIVersion, apiVersion)
 	h.Set(headerRequestID, x.client.id)
+	h.Set(headerNoSniff, "nosniff") // every answer, the backend's too (issue 12)
 	x.resp.ResponseWriter = w
 	x.resp.holdFlush = isWrite(r.Method)
 	x.credentials = credentialsOf(r) // before a backend strips Authorization
@@ -103,6 +104,7 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rt, ref := classify(r)
 	x.route = rt
 	if ref != nil {
+		g.identify(r, x) // so the refusal names who sent it
 		g.refuse(w, r, x, ref)
 		return
 	}
@@ -235,6 +237,22 @@ type refusal struct {
 	cause error
 	// account is the account refused credentials claimed.
 	account string
+	// retryAfter, when set, is sent as Retry-After (a throttled login).
+	retryAfter time.Duration
+}
+
+// identify notes who sent a request refused before it was authenticated, when the
+// Authenticator can tell cheaply (Identifier): never a password hash for a refusal.
+func (g *gateway) identify(r *http.Request, x *exchange) {
+	id, ok := g.authn.(Identifier)
+	if !ok {
+		return
+	}
+	p, account, verified := id.Identify(r)
+	if verified {
+		x.principal = p
+	}
+	x.account = account
 }
 
 // refuse answers ref and notes its outcome and reason.
@@ -242,6 +260,9 @@ func (g *gateway) refuse(w http.ResponseWriter, r *http.Request, x *exchange, re
 	x.outcome, x.reason = ref.outcome, ref.reason
 	if ref.account != "" {
 		x.account = ref.account
+	}
+	if ref.retryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.FormatInt(int64((ref.retryAfter+time.Second-1)/time.Second), 10))
 	}
 	switch {
 	case ref.cause != nil:

@@ -1,7 +1,9 @@
 package gateway
 
 import (
+	"mime"
 	"net/http"
+	"strings"
 )
 
 // Headers the gateway sets or refuses to pass on.
@@ -9,6 +11,8 @@ const (
 	headerAPIVersion = "Docker-Distribution-Api-Version"
 	apiVersion       = "registry/2.0"
 	headerRequestID  = "X-Request-Id"
+	// headerNoSniff tells browsers to take every answer for the Content-Type it names.
+	headerNoSniff = "X-Content-Type-Options"
 )
 
 // credentialHeaders are the client's credentials: the gateway consumed them, and the
@@ -46,4 +50,41 @@ func prepareOutbound(h http.Header, c *clientInfo) {
 	if c.id != "" {
 		h.Set(headerRequestID, c.id)
 	}
+}
+
+// neutralizeActiveContent replaces a Content-Type a browser would render as a document
+// (HTML, SVG, XML, scripts) with application/octet-stream. The registry API never serves
+// documents, but a backend may pass on what a client pushed (issue 12: a manifest whose
+// mediaType was text/html came back as a page, script included, from the registry's
+// origin). It keeps text/plain and every application/ type that is not XML, script or PDF.
+// An answer without a Content-Type gets application/octet-stream too: net/http would
+// otherwise sniff one from the first bytes of the body, which the client pushed.
+func neutralizeActiveContent(h http.Header, status int) {
+	ct := h.Get("Content-Type")
+	if ct == "" {
+		if status != http.StatusNoContent && status != http.StatusNotModified {
+			h.Set("Content-Type", "application/octet-stream")
+		}
+		return
+	}
+	t, _, err := mime.ParseMediaType(ct)
+	if err == nil && inertType(t) {
+		return
+	}
+	h.Set("Content-Type", "application/octet-stream")
+}
+
+func inertType(t string) bool {
+	if t == "text/plain" {
+		return true
+	}
+	if !strings.HasPrefix(t, "application/") || strings.HasSuffix(t, "+xml") {
+		return false
+	}
+	switch t {
+	case "application/xml", "application/javascript", "application/ecmascript",
+		"application/x-javascript", "application/pdf":
+		return false
+	}
+	return true
 }

@@ -18,6 +18,10 @@ const (
 	OutcomeRefused Outcome = "refused"
 	// OutcomeUnauthenticated: credentials were missing where needed, or did not verify.
 	OutcomeUnauthenticated Outcome = "unauthenticated"
+	// OutcomeThrottled: credentials were not verified because too many logins failed
+	// from the client's address or for the account, or too many verifications were
+	// running (429 with Retry-After).
+	OutcomeThrottled Outcome = "throttled"
 	// OutcomeDenied: the policy did not grant the access the request needs.
 	OutcomeDenied Outcome = "denied"
 	// OutcomeFailed: a technical failure (authenticator, authorizer, catalog, panic).

@@ -157,6 +157,7 @@ func (up *upstream) rewrite(pr *httputil.ProxyRequest) {
 func (up *upstream) modifyResponse(resp *http.Response) error {
 	resp.Header.Del(headerAPIVersion)
 	resp.Header.Del(headerRequestID)
+	resp.Header.Del(headerNoSniff)
 	if loc := resp.Header.Get("Location"); loc != "" {
 		resp.Header.Set("Location", clientLocation(loc, up.target, clientOf(resp.Request)))
 	}

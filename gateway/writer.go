@@ -39,6 +39,7 @@ var _ http.Flusher = (*response)(nil)
 func (w *response) WriteHeader(code int) {
 	if w.status == 0 && code >= 200 {
 		w.status = code
+		neutralizeActiveContent(w.Header(), code)
 		w.noteHeaders()
 	}
 	w.ResponseWriter.WriteHeader(code)

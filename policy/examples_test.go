@@ -66,6 +66,8 @@ func TestExampleDecisions(t *testing.T) {
 		{"prod-no-latest", access.Input{Principal: root, Request: access.Request{Method: "PUT", Path: "/v2/prod/app/manifests/v2"}, Access: []access.Resource{repo("prod/app", "pull", "push")}}, true},
 		{"push-ip-allowlist", access.Input{Principal: alice, Request: access.Request{ClientIP: "10.20.1.1"}, Access: []access.Resource{repo("alice/app", "push")}}, true},
 		{"push-ip-allowlist", access.Input{Principal: alice, Request: access.Request{ClientIP: "198.51.100.1"}, Access: []access.Resource{repo("alice/app", "push")}}, false},
+		{"authenticated-all", access.Input{Principal: alice, Access: []access.Resource{repo("root/app", "pull", "push"), repo("prod/api", "delete")}}, true},
+		{"authenticated-all", access.Input{Principal: access.Anonymous(), Access: []access.Resource{repo("library/alpine", "pull")}}, false},
 	}
 	engines := map[string]*Engine{}
 	for _, tt := range tests {

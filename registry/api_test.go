@@ -205,6 +205,28 @@ func TestCalls(t *testing.T) {
 		{desc: "manifest PUT schema 1", method: "PUT", path: "/v2/foo/bar/manifests/x", body: []byte(`{"schemaVersion":1}`), code: 400, errCode: "MANIFEST_INVALID"},
 		{desc: "manifest PUT no config", method: "PUT", path: "/v2/foo/bar/manifests/x", body: []byte(`{"schemaVersion":2,"mediaType":"` + mtOCIManifest + `","layers":[]}`), code: 400, errCode: "MANIFEST_INVALID"},
 		{desc: "manifest PUT type mismatch", method: "PUT", path: "/v2/foo/bar/manifests/x", header: map[string]string{"Content-Type": mtOCIIndex}, body: man, code: 400, errCode: "MANIFEST_INVALID"},
+		// Issue 12: hostile media types, and keys that two parsers read differently.
+		{desc: "manifest PUT mediaType text/html", method: "PUT", path: "/v2/foo/bar/manifests/x", header: map[string]string{"Content-Type": "text/html"},
+			body: []byte(`{"schemaVersion":2,"mediaType":"text/html","config":{"mediaType":"a/b","digest":"` + helloD + `","size":5},"layers":[]}`), code: 400, errCode: "MANIFEST_INVALID"},
+		{desc: "manifest PUT mediaType svg, OCI Content-Type", method: "PUT", path: "/v2/foo/bar/manifests/x", header: map[string]string{"Content-Type": mtOCIManifest},
+			body: []byte(`{"schemaVersion":2,"mediaType":"image/svg+xml","config":{"mediaType":"a/b","digest":"` + helloD + `","size":5},"layers":[]}`), code: 400, errCode: "MANIFEST_INVALID"},
+		{desc: "manifest PUT no mediaType, Content-Type text/html", method: "PUT", path: "/v2/foo/bar/manifests/x", header: map[string]string{"Content-Type": "text/html; charset=utf-8"},
+			body: []byte(`{"schemaVersion":2,"config":{"mediaType":"a/b","digest":"` + helloD + `","size":5},"layers":[]}`), code: 400, errCode: "MANIFEST_INVALID"},
+		{desc: "manifest PUT no mediaType, Content-Type index, shape manifest", method: "PUT", path: "/v2/foo/bar/manifests/x", header: map[string]string{"Content-Type": mtOCIIndex},
+			body: []byte(`{"schemaVersion":2,"config":{"mediaType":"a/b","digest":"` + helloD + `","size":5},"layers":[]}`), code: 400, errCode: "MANIFEST_INVALID"},
+		{desc: "manifest PUT malformed Content-Type", method: "PUT", path: "/v2/foo/bar/manifests/x", header: map[string]string{"Content-Type": "a/b; ;"},
+			body: []byte(`{"schemaVersion":2,"config":{"mediaType":"a/b","digest":"` + helloD + `","size":5},"layers":[]}`), code: 400, errCode: "MANIFEST_INVALID"},
+		{desc: "manifest PUT duplicate key", method: "PUT", path: "/v2/foo/bar/manifests/x", header: map[string]string{"Content-Type": mtOCIManifest},
+			body: []byte(`{"schemaVersion":2,"mediaType":"` + mtOCIManifest + `","config":{"mediaType":"a/b","digest":"` + helloD + `","size":5},"layers":[],"layers":[{"mediaType":"a/c","digest":"` + missing + `","size":1}]}`), code: 400, errCode: "MANIFEST_INVALID"},
+		{desc: "manifest PUT duplicate key, nested", method: "PUT", path: "/v2/foo/bar/manifests/x", header: map[string]string{"Content-Type": mtOCIManifest},
+			body: []byte(`{"schemaVersion":2,"config":{"mediaType":"a/b","digest":"` + helloD + `","size":5},"layers":[],"annotations":{"a":"1","a":"2"}}`), code: 400, errCode: "MANIFEST_INVALID"},
+		{desc: "manifest PUT key twice under case folding", method: "PUT", path: "/v2/foo/bar/manifests/x", header: map[string]string{"Content-Type": mtOCIManifest},
+			body: []byte(`{"schemaVersion":2,"mediaType":"` + mtOCIManifest + `","MediaType":"text/html","config":{"mediaType":"a/b","digest":"` + helloD + `","size":5},"layers":[]}`), code: 400, errCode: "MANIFEST_INVALID"},
+		{desc: "manifest PUT no mediaType, OCI Content-Type", method: "PUT", path: "/v2/foo/bar/manifests/x-nomt", header: map[string]string{"Content-Type": mtOCIManifest},
+			body: []byte(`{"schemaVersion":2,"config":{"mediaType":"a/b","digest":"` + helloD + `","size":5},"layers":[]}`), code: 201},
+		{desc: "manifest PUT OCI 1.1 artifact", method: "PUT", path: "/v2/foo/bar/manifests/x-artifact", header: map[string]string{"Content-Type": mtOCIManifest},
+			body: []byte(`{"schemaVersion":2,"mediaType":"` + mtOCIManifest + `","artifactType":"application/vnd.example+type","config":{"mediaType":"application/vnd.oci.empty.v1+json","digest":"` + helloD + `","size":5},"layers":[]}`), code: 201},
+		{desc: "manifest GET artifact type", method: "GET", path: "/v2/foo/bar/manifests/x-artifact", code: 200, want: map[string]string{"Content-Type": mtOCIManifest}},
 		{desc: "manifest PUT bad descriptor", method: "PUT", path: "/v2/foo/bar/manifests/x",
 			body: []byte(`{"schemaVersion":2,"config":{"mediaType":"a/b","digest":"sha256:zz","size":1},"layers":[]}`), code: 400, errCode: "MANIFEST_INVALID"},
 		{desc: "manifest PUT unknown blob", method: "PUT", path: "/v2/foo/bar/manifests/x",
@@ -228,11 +250,11 @@ func TestCalls(t *testing.T) {
 		{desc: "manifest DELETE unknown tag", method: "DELETE", path: "/v2/foo/bar/manifests/nope", code: 404, errCode: "MANIFEST_UNKNOWN"},
 		{desc: "manifest DELETE unknown digest", method: "DELETE", path: "/v2/foo/bar/manifests/" + missing, code: 404, errCode: "MANIFEST_UNKNOWN"},
 
-		{desc: "tags", method: "GET", path: "/v2/foo/bar/tags/list", code: 200, inBody: `"tags":["a","b","c","foreign","idx","latest","t1","t2","withdata"]`},
+		{desc: "tags", method: "GET", path: "/v2/foo/bar/tags/list", code: 200, inBody: `"tags":["a","b","c","foreign","idx","latest","t1","t2","withdata","x-artifact","x-nomt"]`},
 		{desc: "tags page", method: "GET", path: "/v2/foo/bar/tags/list?n=2", code: 200, inBody: `"tags":["a","b"]`,
 			want: map[string]string{"Link": `</v2/foo/bar/tags/list?last=b&n=2>; rel="next"`}},
 		{desc: "tags after last", method: "GET", path: "/v2/foo/bar/tags/list?n=2&last=b", code: 200, inBody: `"tags":["c","foreign"]`},
-		{desc: "tags last not a tag", method: "GET", path: "/v2/foo/bar/tags/list?last=bb", code: 200, inBody: `"tags":["c","foreign","idx","latest","t1","t2","withdata"]`},
+		{desc: "tags last not a tag", method: "GET", path: "/v2/foo/bar/tags/list?last=bb", code: 200, inBody: `"tags":["c","foreign","idx","latest","t1","t2","withdata","x-artifact","x-nomt"]`},
 		{desc: "tags n=0", method: "GET", path: "/v2/foo/bar/tags/list?n=0", code: 200, inBody: `"tags":[]`, want: map[string]string{"Link": ""}},
 		{desc: "tags bad n", method: "GET", path: "/v2/foo/bar/tags/list?n=-1", code: 400},
 		{desc: "tags unknown repo", method: "GET", path: "/v2/nope/tags/list", code: 404, errCode: "NAME_UNKNOWN"},
@@ -258,6 +280,9 @@ func TestCalls(t *testing.T) {
 			}
 			if got := resp.Header.Get("Docker-Distribution-API-Version"); got != "registry/2.0" {
 				t.Errorf("Docker-Distribution-API-Version = %q", got)
+			}
+			if got := resp.Header.Get("X-Content-Type-Options"); got != "nosniff" {
+				t.Errorf("X-Content-Type-Options = %q, want nosniff", got)
 			}
 			if tc.errCode != "" {
 				if got := errCode(body); got != tc.errCode {

@@ -16,5 +16,11 @@
 // Writes are crash safe: bytes are streamed into a file under _uploads while being hashed
 // (with O_DIRECT while the file is block-aligned: datawriter.go), fsynced and renamed into
 // blobs/ only once the digest is verified; links are written to a temporary file and
-// renamed. A crash leaves at worst an orphan upload, which GC removes.
+// renamed. A crash leaves at worst an orphan upload, temporary files and empty
+// directories, which GC removes.
+//
+// Several processes (gateway replicas) may serve one directory: nothing a request depends
+// on lives only in memory, an upload session is locked across processes while a request
+// uses it, and GC with deletion refuses while any serving process is attached
+// (replicas.go says how).
 package registry

@@ -77,20 +77,6 @@ func linkExists(dir string, d digest) bool {
 	return err == nil && got == d
 }
 
-// removeDirs removes dir and then its empty parents up to (not including) stop, so
-// deletions don't leave empty directory chains behind.
-func removeDirs(dir, stop string) error {
-	if err := os.RemoveAll(dir); err != nil {
-		return err
-	}
-	for p := filepath.Dir(dir); p != stop && strings.HasPrefix(p, stop); p = filepath.Dir(p) {
-		if err := os.Remove(p); err != nil {
-			break // not empty, or gone: either way stop climbing
-		}
-	}
-	return nil
-}
-
 func isNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }
 
 // digestDirs lists the digests named by a registry:2 directory tree <root>/<alg>/<hex>

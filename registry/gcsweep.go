@@ -9,14 +9,16 @@ import (
 	"time"
 )
 
-func (g *collector) remove(path string, stop string) error {
+// remove removes path (recursively), or in a dry run notes that it would. Either way
+// its directory is noted as touched: if that leaves it empty, sweepEmptyDirs removes it
+// (and so on up) whatever its age, since this run is why it is empty.
+func (g *collector) remove(path string) error {
+	g.touched[filepath.Dir(path)] = true
 	if g.dry {
+		g.gone[path] = true
 		return nil
 	}
-	if stop == "" {
-		return os.RemoveAll(path)
-	}
-	return removeDirs(path, stop)
+	return os.RemoveAll(path)
 }
 
 // sweepRepo drops the repository's links to blobs about to be removed, referrer entries
@@ -26,7 +28,7 @@ func (g *collector) sweepRepo(name string, now time.Time, maxAge time.Duration) 
 	for d := range dead {
 		g.rep.ManifestsRemoved++
 		g.log.Debug("gc: removing untagged manifest", "repository", name, "digest", d.String())
-		if err := g.remove(g.l.revisionLinkDir(name, d), ""); err != nil {
+		if err := g.remove(g.l.revisionLinkDir(name, d)); err != nil {
 			return err
 		}
 	}
@@ -39,7 +41,7 @@ func (g *collector) sweepRepo(name string, now time.Time, maxAge time.Duration) 
 		if !g.marked[d] {
 			g.log.Debug("gc: unlinking blob", "repository", name, "digest", d.String())
 			g.rep.LinksRemoved++
-			if err := g.remove(g.l.layerLinkDir(name, d), ""); err != nil {
+			if err := g.remove(g.l.layerLinkDir(name, d)); err != nil {
 				return err
 			}
 		}
@@ -57,7 +59,7 @@ func (g *collector) sweepRepo(name string, now time.Time, maxAge time.Duration) 
 		for _, d := range refs {
 			if dead[d] || !linkExists(g.l.revisionLinkDir(name, d), d) {
 				g.rep.LinksRemoved++
-				if err := g.remove(g.l.referrerLinkDir(name, subj, d), refRoot); err != nil {
+				if err := g.remove(g.l.referrerLinkDir(name, subj, d)); err != nil {
 					return err
 				}
 			}
@@ -78,7 +80,7 @@ func (g *collector) sweepRepo(name string, now time.Time, maxAge time.Duration) 
 		}
 		g.rep.UploadsRemoved++
 		g.log.Debug("gc: removing stale upload", "repository", name, "upload", u.Name(), "started", started)
-		if err := g.remove(dir, ""); err != nil {
+		if err := g.remove(dir); err != nil {
 			return err
 		}
 	}
@@ -137,7 +139,7 @@ func (g *collector) sweepBlobs(ctx context.Context) error {
 		g.rep.BlobsRemoved++
 		g.rep.BytesRemoved += fi.Size()
 		g.log.Debug("gc: removing blob", "digest", d.String(), "size", fi.Size())
-		return g.remove(filepath.Dir(p), root)
+		return g.remove(filepath.Dir(p))
 	})
 }
 
@@ -163,6 +165,65 @@ func (g *collector) sweepTemps(ctx context.Context, now time.Time, maxAge time.D
 		}
 		g.rep.TempFilesRemoved++
 		g.log.Debug("gc: removing stale temporary file", "path", p)
-		return g.remove(p, "")
+		return g.remove(p)
 	})
+}
+
+// sweepEmptyDirs removes the empty directories under dir, deepest first, and reports
+// whether dir itself is (or, in a dry run, would be) gone; the root of the sweep stays. A
+// crash between creating a blob's directory and renaming its data in, or between creating
+// a link's directory and writing the link, leaves such a directory (issue 12). One that
+// was empty before this run is removed only when older than maxAge (a directory made a
+// moment ago may be about to receive its file); one this run emptied goes at once, as
+// removing a blob always took its empty parents.
+func (g *collector) sweepEmptyDirs(ctx context.Context, dir string, root bool, now time.Time, maxAge time.Duration) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	entries, err := os.ReadDir(dir)
+	if isNotExist(err) {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	empty, emptied := true, g.touched[dir]
+	for _, e := range entries {
+		p := filepath.Join(dir, e.Name())
+		if g.gone[p] {
+			continue
+		}
+		if !e.IsDir() {
+			empty = false
+			continue
+		}
+		gone, err := g.sweepEmptyDirs(ctx, p, false, now, maxAge)
+		if err != nil {
+			return false, err
+		}
+		if gone {
+			emptied = true
+		} else {
+			empty = false
+		}
+	}
+	if root || !empty {
+		return false, nil
+	}
+	if !emptied {
+		fi, err := os.Stat(dir)
+		if err != nil || now.Sub(fi.ModTime()) <= maxAge {
+			return false, nil
+		}
+	}
+	g.rep.EmptyDirsRemoved++
+	g.log.Debug("gc: removing empty directory", "path", dir)
+	if g.dry {
+		g.gone[dir] = true
+		return true, nil
+	}
+	if err := os.Remove(dir); err != nil && !isNotExist(err) {
+		return false, err
+	}
+	return true, nil
 }

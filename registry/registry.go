@@ -3,6 +3,7 @@ package registry
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"os"
@@ -60,6 +61,9 @@ func New(opts Options) (*Registry, error) {
 // spec's JSON envelope.
 func (reg *Registry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Docker-Distribution-API-Version", "registry/2.0")
+	// Browsers must take every answer for the type it says (issue 12): never sniff a blob
+	// or manifest into a page.
+	w.Header().Set("X-Content-Type-Options", "nosniff")
 	rt, err := ParseRoute(r.Method, r.URL)
 	if err != nil {
 		reg.writeError(w, r, err)
@@ -94,11 +98,31 @@ func (reg *Registry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// writeError writes err in the envelope: an *errcode.Error as it is, anything else as
-// UNKNOWN/500 with the cause logged and not shown.
+// errNoSpace answers a request the storage had no room for: 507 Insufficient Storage
+// (RFC 4918), in the envelope, saying what happened and that nothing was kept.
+var errNoSpace = errcode.New(errcode.Unavailable,
+	"registry storage is full: no space left on device; nothing of this request was kept, retry once space is freed").
+	WithStatus(http.StatusInsufficientStorage)
+
+// writeError writes err in the envelope: an *errcode.Error as it is, a full disk as
+// errNoSpace, anything else as UNKNOWN/500, with the cause logged and not shown.
 func (reg *Registry) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var e *errcode.Error
-	if !errors.As(err, &e) {
+	switch {
+	case errors.As(err, &e):
+	case isNoSpace(err):
+		e = errNoSpace.Wrap(err)
+		file := reg.fs.base
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			file = pe.Path
+		}
+		free, _ := freeBytes(reg.fs.base)
+		reg.log.ErrorContext(r.Context(), "registry storage is full",
+			"method", r.Method, "path", r.URL.Path, "file", file, "free_bytes", free, "error", err)
+		errcode.Write(w, r, e)
+		return
+	default:
 		e = errcode.New(errcode.Unknown, "internal storage error").Wrap(err)
 	}
 	if e.HTTPStatus() >= 500 {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -47,8 +48,8 @@ func runAudit(args []string, stdout, stderr io.Writer) int {
 	return 2
 }
 
-// parseInterleaved parses flags wherever they are among the file names.
-func parseInterleaved(fset *flag.FlagSet, args []string) ([]string, error) {
+// flagsAndFiles parses flags wherever they are among the file names.
+func flagsAndFiles(fset *flag.FlagSet, args []string) ([]string, error) {
 	var files []string
 	for {
 		if err := fset.Parse(args); err != nil {
@@ -66,8 +67,12 @@ func runAuditVerify(args []string, stdout, stderr io.Writer) int {
 	fset := flag.NewFlagSet("audit verify", flag.ContinueOnError)
 	fset.SetOutput(stderr)
 	key := fset.String("key", "", "public key verifying checkpoints (default DATA/audit/checkpoint.pub)")
-	data := fset.String("data", config.Defaults().Data, "data directory holding audit/checkpoint.pub")
-	files, err := parseInterleaved(fset, args)
+	defData := config.Defaults().Data
+	if d, ok := os.LookupEnv("GATEWAY_DATA"); ok && d != "" {
+		defData = d // as serve reads it, so a container's environment is enough
+	}
+	data := fset.String("data", defData, "data directory holding audit/checkpoint.pub (default GATEWAY_DATA, else ./data)")
+	files, err := flagsAndFiles(fset, args)
 	if err != nil {
 		return 2
 	}
@@ -116,7 +121,7 @@ func runAuditQuery(args []string, now time.Time, stdout, stderr io.Writer) int {
 	since := fset.String("since", "", "records from this long ago (24h, 7d) or this time (2026-11-30, RFC 3339)")
 	fset.BoolVar(&f.Denied, "denied", false, "denials only")
 	format := fset.String("format", "json", "json (the lines as written) or table")
-	files, err := parseInterleaved(fset, args)
+	files, err := flagsAndFiles(fset, args)
 	if err != nil {
 		return 2
 	}

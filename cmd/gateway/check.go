@@ -18,14 +18,17 @@ import (
 // loads every file it names (users, groups, policy with its tests, certificates) and lists
 // every problem. Exit 0 when there is none, 1 otherwise.
 func runCheck(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	cfg, code := readConfig("check", args, stderr, nil)
-	if code != 0 {
+	l, code := parseFlags("check", args, stdout, stderr, nil)
+	if l == nil {
 		return code
 	}
-	errs := []error{cfg.Validate()}
+	cfg, err := l.Load() // serve's list, to which the files' own problems are added
+	errs := []error{err, validateLimits(cfg)}
 	quiet := slog.New(slog.DiscardHandler)
+	allowEmpty, _ := emptyHtpasswdAllowed(cfg) // reported by validateLimits
 	if _, err := os.Stat(cfg.HtpasswdFile()); err == nil {
-		if _, err := auth.NewHtpasswd(cfg.HtpasswdFile(), auth.HtpasswdOptions{Logger: quiet}); err != nil {
+		// An empty users file is reported as serve would refuse it (issue 12).
+		if _, err := auth.NewHtpasswd(cfg.HtpasswdFile(), auth.HtpasswdOptions{Logger: quiet, AllowEmpty: allowEmpty}); err != nil {
 			errs = append(errs, fmt.Errorf("htpasswd: %w", err))
 		}
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -11,11 +12,12 @@ import (
 )
 
 // runGC implements `gateway gc`: mark from every tag and referrer, sweep unreferenced
-// blobs and stale uploads of the bundled registry. Dry run unless --delete. Run it while
-// the gateway is stopped (or in read-only maintenance), as with registry:2's own GC.
+// blobs, stale uploads and what crashes left of the bundled registry. Dry run unless
+// --delete. With --delete it refuses to run while a gateway serves the directory
+// (registry.Attach), as registry:2's own GC must run with the registry stopped.
 func runGC(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var del, untagged *bool
-	cfg, code := readConfig("gc", args, stderr, func(fs *flag.FlagSet) {
+	cfg, code := readConfig("gc", args, stdout, stderr, func(fs *flag.FlagSet) {
 		del = fs.Bool("delete", false, "remove what is unreferenced (default: only report)")
 		untagged = fs.Bool("untagged", false, "also remove manifests no tag reaches (directly, through an index or as a referrer)")
 	})
@@ -27,7 +29,16 @@ func runGC(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	logger := newLogger(cfg, stderr)
-	rep, err := registry.GC(ctx, registryRoot(cfg), registry.GCOptions{DryRun: !*del, RemoveUntagged: *untagged, Logger: logger})
+	rep, err := registry.GC(ctx, registryRoot(cfg), registry.GCOptions{
+		DryRun: !*del, RemoveUntagged: *untagged, Logger: logger,
+		// With --delete, GC holds the directory alone (every serving gateway has it
+		// attached, and GC refuses then): what a crash left goes whatever its age.
+		TempMaxAge: -1,
+	})
+	if errors.Is(err, registry.ErrInUse) {
+		fmt.Fprintf(stderr, "gateway gc: %s is in use by a running gateway; stop it first, and every other replica serving it (gc must not sweep while uploads are in flight)\n", registryRoot(cfg))
+		return 1
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "gateway gc: %v\n", err)
 		return 1
@@ -52,7 +63,8 @@ func gcSummary(rep registry.GCReport, dry bool) string {
 	if dry {
 		verb = "would remove (dry run; pass --delete to remove)"
 	}
-	return fmt.Sprintf("%s: %d manifests, %d blobs (%d bytes), %d uploads (%d bytes); kept %d blobs (%d bytes) of %d manifests in %d repositories",
+	return fmt.Sprintf("%s: %d manifests, %d blobs (%d bytes), %d uploads (%d bytes), %d temporary files and %d empty directories left by crashes; kept %d blobs (%d bytes) of %d manifests in %d repositories",
 		verb, rep.ManifestsRemoved, rep.BlobsRemoved, rep.BytesRemoved, rep.UploadsRemoved, rep.UploadBytesRemoved,
+		rep.TempFilesRemoved, rep.EmptyDirsRemoved,
 		rep.BlobsKept, rep.BytesKept, rep.Manifests, rep.Repositories)
 }

@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -21,7 +22,7 @@ var version = "dev"
 const usage = `Portcullis gateway: TLS, login and access policy in front of a container registry.
 
 Usage:
-  gateway [serve] [flags]          run the gateway (default; see gateway serve -h)
+  gateway [serve] [flags]          run the gateway (the default command; flags below)
   gateway passwd [--cost N] FILE USER
                                    add or update a user in an htpasswd file (password on stdin)
   gateway check [--config FILE] [flags]
@@ -34,7 +35,12 @@ Usage:
                                    print the self-signed CA and how to make clients trust it
   gateway policy test [DIR] | policy eval ...
                                    run a policy's Rego tests, or evaluate one decision
+  gateway migrate nginx [--out FILE] NGINX.CONF
+                                   convert an nginx + auth_basic configuration, say what changes
+  gateway health [--url URL] [--ca FILE] [config flags]
+                                   probe the running gateway's /v2/ (the container HEALTHCHECK)
   gateway version                  print the version
+  gateway help [COMMAND]           this help, or a command's flags (also COMMAND -h)
 `
 
 func main() {
@@ -52,7 +58,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	switch cmd {
 	case "serve":
-		return runServe(ctx, args, stderr)
+		return runServe(ctx, args, stdout, stderr)
 	case "passwd":
 		return runPasswd(args, stdin, stdout, stderr)
 	case "check":
@@ -65,14 +71,38 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runAudit(args, stdout, stderr)
 	case "policy":
 		return runPolicy(ctx, args, stdout, stderr)
+	case "migrate":
+		return runMigrate(args, stdout, stderr)
+	case "health":
+		return runHealth(ctx, args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "portcullis gateway", version)
 		return 0
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
-		return 0
+	case "help":
+		return runHelp(ctx, args, stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "gateway: unknown command %q\n\n%s", cmd, usage)
 		return 2
 	}
+}
+
+// runHelp is `gateway help [COMMAND]`: without one, the usage and serve's flags (as
+// `gateway --help` and `gateway serve --help`); with one, that command's own -h, on stdout.
+func runHelp(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	switch {
+	case len(args) == 0 || args[0] == "serve" || args[0] == "help" || args[0] == "version":
+		printHelp(stdout, "serve", serveFlags())
+		return 0
+	case len(args) > 1:
+		fmt.Fprintf(stderr, "gateway help: one command at a time\n\n%s", usage)
+		return 2
+	}
+	switch args[0] {
+	case "check", "gc", "passwd", "ca", "policy":
+		// Commands print their own help on -h; some exit 2 after it, as the flag package does.
+		run(ctx, []string{args[0], "-h"}, strings.NewReader(""), stdout, stdout)
+		return 0
+	}
+	fmt.Fprintf(stderr, "gateway help: unknown command %q\n\n%s", args[0], usage)
+	return 2
 }

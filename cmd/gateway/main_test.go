@@ -41,6 +41,18 @@ func TestSubcommands(t *testing.T) {
 	}{
 		{"version", "", []string{"version"}, 0, "portcullis gateway"},
 		{"help", "", []string{"help"}, 0, "gateway passwd"},
+		{"help lists serve flags", "", []string{"help"}, 0, "--shutdown-timeout duration"},
+		{"--help", "", []string{"--help"}, 0, "gateway passwd"},
+		{"-h", "", []string{"-h"}, 0, "--tls-client-ca file"},
+		{"serve --help", "", []string{"serve", "--help"}, 0, "gateway policy test"},
+		{"serve -h lists flags", "", []string{"serve", "-h"}, 0, "--upstream URL"},
+		{"help serve", "", []string{"help", "serve"}, 0, "--listen address"},
+		{"help check", "", []string{"help", "check"}, 0, "Usage: gateway check"},
+		{"help gc", "", []string{"help", "gc"}, 0, "--delete"},
+		{"help passwd", "", []string{"help", "passwd"}, 0, "-cost"},
+		{"help unknown", "", []string{"help", "nope"}, 2, "unknown command"},
+		{"misspelt flag", "", []string{"serve", "--listn", ":1"}, 2, "unknown flag --listn; did you mean --listen?"},
+		{"misspelt flag of gc", "", []string{"gc", "--delet"}, 2, "did you mean --delete?"},
 		{"unknown", "", []string{"frobnicate"}, 2, "unknown command"},
 		{"passwd creates", "s3cret\n", []string{"passwd", "--cost", "4", hp, "alice"}, 0, "password for alice set"},
 		{"passwd usage", "", []string{"passwd", hp}, 2, "usage"},
@@ -62,9 +74,24 @@ func TestSubcommands(t *testing.T) {
 	}
 	t.Run("check names every key", func(t *testing.T) {
 		_, _, errs := runCmd(t, "", "check", "--listen", "nope", "--tls", "bogus", "--log-format", "xml", "--upstream", "ftp://x")
-		for _, k := range []string{"listen:", "tls:", "log_format:", "upstream:"} {
+		for _, k := range []string{"--listen:", "--tls:", "--log-format:", "--upstream:"} {
 			if !strings.Contains(errs, k) {
 				t.Errorf("check output lacks %s:\n%s", k, errs)
+			}
+		}
+	})
+	t.Run("check and serve list the same problems", func(t *testing.T) {
+		file := filepath.Join(dir, "broken.yaml")
+		os.WriteFile(file, []byte("tls: files\ntls_cretificate: c.pem\nshutdown_timeout: 60\nrealm: [a, b]\nlog_format: xml\n"), 0o600)
+		want := "gateway: configuration problems:\n" +
+			"  - " + file + ":1: tls: files needs both tls_cert and tls_key (--tls-cert, --tls-key)\n" +
+			"  - " + file + ":2: tls_cretificate: unknown key; did you mean tls_cert?\n" +
+			"  - " + file + ":4: realm: want a single value, not a list\n" +
+			"  - " + file + ":5: log_format: \"xml\": use text or json\n"
+		for _, cmd := range []string{"check", "serve"} {
+			code, out, errs := runCmd(t, "", cmd, "--config", file, "--data", dir, "--htpasswd", hp)
+			if code != 1 || errs != want || out != "" {
+				t.Errorf("gateway %s: exit %d\nstdout: %s\nstderr:\n%s\nwant:\n%s", cmd, code, out, errs, want)
 			}
 		}
 	})

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/portcullis/portcullis/audit"
+	"github.com/portcullis/portcullis/auth"
 	"github.com/portcullis/portcullis/gateway"
 	"github.com/portcullis/portcullis/notify"
 )
@@ -27,11 +28,17 @@ type metrics struct {
 	bytesIn  prometheus.Counter
 	bytesOut prometheus.Counter
 	inflight prometheus.Gauge
-	// loginFailures counts credentials that did not verify, by the kind presented.
-	loginFailures *prometheus.CounterVec
+	// loginFailed counts credentials that did not verify, by method: basic from the
+	// authenticator (auth.LoginMetrics: every failed password verification), the others
+	// from the Records. loginThrottled counts the login throttle's refusals.
+	loginFailed    *prometheus.CounterVec
+	loginThrottled *prometheus.CounterVec
 }
 
-var _ gateway.Observer = (*metrics)(nil)
+var (
+	_ gateway.Observer  = (*metrics)(nil)
+	_ auth.LoginMetrics = (*metrics)(nil)
+)
 
 func newMetrics() *metrics {
 	m := &metrics{
@@ -52,16 +59,23 @@ func newMetrics() *metrics {
 		inflight: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "portcullis_requests_in_flight", Help: "Requests being served.",
 		}),
-		loginFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+		loginFailed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "portcullis_login_failures_total",
-			Help: "Requests whose credentials did not verify, by the kind of credentials (basic, bearer, other).",
+			Help: "Credentials that did not verify, by method: basic (wrong password or unknown user), bearer (a token that did not verify), other.",
 		}, []string{"method"}),
+		loginThrottled: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "portcullis_login_throttled_total",
+			Help: "Logins refused with 429 without verifying the password, by the limit that refused: ip, account, or busy (every verification slot taken).",
+		}, []string{"reason"}),
 	}
 	m.bytesIn, m.bytesOut = m.bytes.WithLabelValues("in"), m.bytes.WithLabelValues("out")
-	for _, method := range []string{"basic", "bearer"} {
-		m.loginFailures.WithLabelValues(method) // exported at 0 from the start
+	for _, reason := range []string{"ip", "account", "busy"} {
+		m.loginThrottled.WithLabelValues(reason) // exported at 0 from the start
 	}
-	m.reg.MustRegister(m.requests, m.duration, m.bytes, m.inflight, m.loginFailures,
+	for _, method := range []string{"basic", "bearer"} {
+		m.loginFailed.WithLabelValues(method)
+	}
+	m.reg.MustRegister(m.requests, m.duration, m.bytes, m.inflight, m.loginFailed, m.loginThrottled,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -76,14 +90,22 @@ func (m *metrics) Observe(_ context.Context, rec gateway.Record) {
 	m.duration.WithLabelValues(kind).Observe(rec.Duration.Seconds())
 	m.bytesIn.Add(float64(rec.BytesIn))
 	m.bytesOut.Add(float64(rec.BytesOut))
-	if rec.Outcome == gateway.OutcomeUnauthenticated && rec.Account != "" {
+	// Failed Basic logins are counted by the authenticator (LoginFailed), which also sees
+	// the token endpoint's; the others here.
+	if rec.Outcome == gateway.OutcomeUnauthenticated && rec.Account != "" && rec.Credentials != "basic" {
 		method := rec.Credentials
-		if method == "" {
+		if method != "bearer" {
 			method = "other"
 		}
-		m.loginFailures.WithLabelValues(method).Inc()
+		m.loginFailed.WithLabelValues(method).Inc()
 	}
 }
+
+// LoginFailed implements auth.LoginMetrics: a password that did not verify.
+func (m *metrics) LoginFailed() { m.loginFailed.WithLabelValues("basic").Inc() }
+
+// LoginThrottled implements auth.LoginMetrics.
+func (m *metrics) LoginThrottled(reason string) { m.loginThrottled.WithLabelValues(reason).Inc() }
 
 // methodLabel keeps the method label to the registry API's methods: net/http accepts any
 // token as a method, and a label per made-up method would grow the registry without bound

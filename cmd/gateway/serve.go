@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -19,10 +20,15 @@ import (
 	"github.com/portcullis/portcullis/server"
 )
 
-func runServe(ctx context.Context, args []string, stderr io.Writer) int {
-	cfg, code := loadConfig("serve", args, stderr)
-	if code != 0 {
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	l, code := parseFlags("serve", args, stdout, stderr, nil)
+	if l == nil {
 		return code
+	}
+	cfg, err := l.Load()
+	if err := errors.Join(err, validateLimits(cfg)); err != nil {
+		printProblems(stderr, err)
+		return 1
 	}
 	logger := newLogger(cfg, stderr)
 	if err := serve(ctx, cfg, logger); err != nil {
@@ -67,10 +73,11 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	backend, err := buildBackend(cfg, logger)
+	backend, attached, err := buildBackend(cfg, logger)
 	if err != nil {
 		return err
 	}
+	defer attached.Close()
 	proxies, _ := cfg.TrustedPrefixes() // validated
 	metrics := newMetrics()
 	trail, err := buildTrail(cfg, logger)
@@ -96,7 +103,7 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	}
 	handler, err := gateway.New(gateway.Config{
 		Backend:        backend,
-		Authenticator:  newAuthenticator(cfg, users, groups),
+		Authenticator:  newAuthenticator(cfg, users, groups, metrics),
 		Authorizer:     authz,
 		Logger:         logger,
 		Realm:          cfg.Realm,
@@ -140,6 +147,9 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	if ts != nil {
 		go ts.prefetch(ctx, logger)
 	}
+	if b, ok := backend.(bundledBackend); ok {
+		go b.purgeUploads(ctx, cfg.UploadPurgeAge, cfg.UploadPurgeInterval, logger)
+	}
 	return srv.Serve(ctx)
 }
 
@@ -161,20 +171,34 @@ func closeAudit(trail *audit.Trail, notifier *notify.Notifier, logger *slog.Logg
 	}
 }
 
-func buildBackend(cfg config.Config, logger *slog.Logger) (http.Handler, error) {
+// buildBackend returns the upstream proxy or the bundled registry, and what to close once
+// serving has stopped: the bundled registry's Attach, which `gateway gc --delete` waits
+// for on every replica serving the directory (deploy/scaleout/README.md, the GC rule).
+func buildBackend(cfg config.Config, logger *slog.Logger) (http.Handler, io.Closer, error) {
 	if cfg.Upstream != "" {
 		u, _ := url.Parse(cfg.Upstream) // validated
 		h, err := gateway.NewUpstream(u, gateway.UpstreamOptions{Logger: logger})
 		if err != nil {
-			return nil, fmt.Errorf("upstream: %w", err)
+			return nil, nil, fmt.Errorf("upstream: %w", err)
 		}
-		return h, nil
+		return h, io.NopCloser(nil), nil
+	}
+	attached, err := registry.Attach(registryRoot(cfg))
+	if err != nil {
+		return nil, nil, fmt.Errorf("bundled registry: %w", err)
 	}
 	reg, err := registry.New(registry.Options{Root: registryRoot(cfg), Logger: logger.With("component", "registry")})
 	if err != nil {
-		return nil, fmt.Errorf("bundled registry: %w", err)
+		attached.Close()
+		return nil, nil, fmt.Errorf("bundled registry: %w", err)
 	}
-	return gateway.NewInProcess(reg), nil
+	return bundledBackend{gateway.NewInProcess(reg), reg}, attached, nil
+}
+
+// bundledBackend is the bundled registry's handler, with the registry for the upload purge.
+type bundledBackend struct {
+	http.Handler
+	reg *registry.Registry
 }
 
 func registryRoot(cfg config.Config) string { return filepath.Join(cfg.Data, "registry") }

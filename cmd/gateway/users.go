@@ -26,7 +26,11 @@ func buildUsers(cfg config.Config, logger *slog.Logger) (*auth.Htpasswd, *auth.G
 			return nil, nil, err
 		}
 	}
-	users, err := auth.NewHtpasswd(file, auth.HtpasswdOptions{Logger: logger.With("component", "htpasswd")})
+	allowEmpty, err := emptyHtpasswdAllowed(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	users, err := auth.NewHtpasswd(file, auth.HtpasswdOptions{Logger: logger.With("component", "htpasswd"), AllowEmpty: allowEmpty})
 	if err != nil {
 		return nil, nil, fmt.Errorf("htpasswd: %w", err)
 	}
@@ -67,10 +71,11 @@ func ensureAdmin(file, groupsFile string, logger *slog.Logger) error {
 	return nil
 }
 
-// newAuthenticator is Basic over users and groups; with client CAs configured, a verified
-// client certificate stands for a user when no Authorization header is sent.
-func newAuthenticator(cfg config.Config, users *auth.Htpasswd, groups *auth.Groups) gateway.Authenticator {
-	basic := &auth.Basic{Users: users, Groups: groups, Realm: cfg.Realm}
+// newAuthenticator is Basic over users and groups, with the login throttle counted in
+// metrics; with client CAs configured, a verified client certificate stands for a user
+// when no Authorization header is sent.
+func newAuthenticator(cfg config.Config, users *auth.Htpasswd, groups *auth.Groups, metrics auth.LoginMetrics) gateway.Authenticator {
+	basic := &auth.Basic{Users: users, Groups: groups, Realm: cfg.Realm, Limiter: newThrottle(cfg), Metrics: metrics}
 	if cfg.TLSClientCA == "" {
 		return basic
 	}

@@ -26,13 +26,18 @@ type Options struct {
 	// every check, so directories that appear later (a symlink's new target, a new policy
 	// subdirectory) are watched from then on.
 	Dirs func() []string
-	// Check is called once events have been quiet for Debounce, and every Poll.
+	// Check is called once events have been quiet for Debounce, every Poll, and at least
+	// every MaxDelay while events keep coming (a file rewritten faster than Debounce).
 	Check func()
 	// CheckAtStart also calls Check once the watches are in place, for a file that may
 	// have changed between the caller's first load and the start of Run.
 	CheckAtStart bool
 	// Debounce and Poll must be positive.
 	Debounce, Poll time.Duration
+	// MaxDelay bounds how long a burst of events may postpone a check; 0 means 10 times
+	// Debounce. Without it a file rewritten more often than Debounce (a loop writing it, a
+	// sync tool) would be checked only at the next poll.
+	MaxDelay time.Duration
 	// NoEvents turns file events off, leaving polling alone (tests of the fallback).
 	NoEvents bool
 	Logger   *slog.Logger
@@ -78,11 +83,16 @@ func Run(ctx context.Context, o Options) {
 		o.Check()
 	}
 
+	maxDelay := o.MaxDelay
+	if maxDelay <= 0 {
+		maxDelay = 10 * o.Debounce
+	}
 	poll := time.NewTicker(o.Poll)
 	defer poll.Stop()
 	quiet := time.NewTimer(o.Debounce)
 	quiet.Stop()
 	defer quiet.Stop()
+	var burst time.Time // when the events not yet checked began; zero when there are none
 	for {
 		select {
 		case <-ctx.Done():
@@ -95,6 +105,16 @@ func Run(ctx context.Context, o Options) {
 			if ev.Op == fsnotify.Chmod {
 				continue // permissions only: the content is the same
 			}
+			now := time.Now()
+			if burst.IsZero() {
+				burst = now
+			}
+			if now.Sub(burst) >= maxDelay {
+				burst = time.Time{}
+				quiet.Stop()
+				check()
+				continue
+			}
 			quiet.Reset(o.Debounce)
 		case err, ok := <-errs:
 			if !ok {
@@ -103,6 +123,7 @@ func Run(ctx context.Context, o Options) {
 			}
 			o.Logger.Warn("file watch error; polling continues", "files", o.What, "err", err)
 		case <-quiet.C:
+			burst = time.Time{}
 			check()
 		case <-poll.C:
 			check()

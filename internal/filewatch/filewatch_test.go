@@ -98,3 +98,65 @@ func TestFileDirs(t *testing.T) {
 		t.Fatalf("FileDirs = %v, want %v", got, want)
 	}
 }
+
+// TestRewritesWithinDebounce: two rewrites closer together than the debounce end with a
+// check that sees the second (issue 12: notice rewrites faster than the debounce).
+func TestRewritesWithinDebounce(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "f")
+	if err := os.WriteFile(file, []byte("0"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	seen := make(chan string, 16)
+	o := Options{Dirs: func() []string { return []string{dir} }, Debounce: 200 * time.Millisecond, Poll: time.Hour,
+		CheckAtStart: true, Logger: slog.New(slog.DiscardHandler)}
+	o.Check = func() {
+		b, _ := os.ReadFile(file)
+		seen <- string(b)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { Run(ctx, o); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	<-seen // watches in place
+	for _, v := range []string{"first", "second"} {
+		if err := os.WriteFile(file, []byte(v), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.After(20 * time.Second) // a hang guard, not a timing assertion
+	for {
+		select {
+		case got := <-seen:
+			if got == "second" {
+				return
+			}
+		case <-deadline:
+			t.Fatal("no check saw the second rewrite")
+		}
+	}
+}
+
+// TestRewrittenContinuously: a file rewritten more often than the debounce, without a
+// quiet moment, is still checked while the writes go on (at least every MaxDelay), not only
+// at the next poll.
+func TestRewrittenContinuously(t *testing.T) {
+	dir := t.TempDir()
+	checks := start(t, Options{Dirs: func() []string { return []string{dir} }, Debounce: time.Second,
+		MaxDelay: 2 * time.Second, Poll: time.Hour})
+	stop := time.After(30 * time.Second) // a hang guard, not a timing assertion
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for i := 0; ; i++ {
+		select {
+		case <-checks:
+			return // checked while every write came well within the debounce of the last
+		case <-stop:
+			t.Fatal("no check while the file kept being rewritten")
+		case <-tick.C:
+			if err := os.WriteFile(filepath.Join(dir, "f"), []byte{byte(i)}, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/portcullis/portcullis/errcode"
 )
 
 // upload is one upload session on disk: _uploads/<id>/data holds the bytes received so
@@ -115,34 +117,83 @@ func (u *upload) loadStates() bool {
 	return true
 }
 
-// appendFrom streams r onto the session's data through its hashes, then records the
-// hash states for the new size.
-func (u *upload) appendFrom(r io.Reader, persist bool) (int64, error) {
+// Why appendFrom refused a chunk. A storage failure (the disk is full, say) is returned
+// as it is, wrapped with the file's path, for writeError to answer.
+var (
+	// errChunkLength: the chunk was shorter or longer than its Content-Range said.
+	errChunkLength = errcode.New(errcode.BlobUploadInvalid, "chunk shorter or longer than its Content-Range")
+	// errChunkRead: the request body could not be read to its end (the client went away).
+	errChunkRead = errcode.New(errcode.BlobUploadInvalid, "reading chunk failed")
+)
+
+// appendFrom streams r onto the session's data through its hashes and, when persist is
+// set, records the hash states for the new size. want >= 0 is the exact length the chunk
+// must have (its Content-Range); no more than one byte past it is read. A chunk is taken
+// whole or not at all (issue 12): when reading, writing or the length fails, the data file
+// is truncated back to the size before the chunk, whose hash states are still on disk, so
+// a full disk gets its space back and a refused PATCH leaves no bytes in the session.
+func (u *upload) appendFrom(r io.Reader, want int64, persist bool) (int64, error) {
 	f, err := openDataWriter(u.dataPath(), u.size)
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("opening upload data %s: %w", u.dataPath(), err)
 	}
+	sw := &storageWriter{w: f}
 	ws := make([]io.Writer, 0, len(u.hashes)+1)
-	ws = append(ws, f)
+	ws = append(ws, sw)
 	for _, h := range u.hashes {
 		ws = append(ws, h)
 	}
+	if want >= 0 {
+		r = io.LimitReader(r, want+1)
+	}
 	n, err := copyBuffered(io.MultiWriter(ws...), r)
-	if cerr := f.Close(); err == nil {
-		err = cerr
+	if cerr := f.Close(); cerr != nil && sw.err == nil {
+		sw.err = cerr
+	}
+	switch {
+	case sw.err != nil:
+		err = fmt.Errorf("writing upload data %s: %w", u.dataPath(), sw.err)
+	case err != nil:
+		err = errChunkRead.Wrap(err)
+	case want >= 0 && n != want:
+		err = errChunkLength
+	}
+	if err != nil {
+		u.rollback()
+		return 0, err
 	}
 	old := u.size
 	u.size += n
-	if err != nil {
-		// The hashes may have seen bytes the file did not keep (or the reverse): drop
-		// every state so the next request rebuilds from what is on disk.
-		_ = os.RemoveAll(filepath.Join(u.dir, "hashstates"))
-		return n, err
-	}
 	if persist {
 		u.saveStates(old)
 	}
 	return n, nil
+}
+
+// rollback truncates the data file to the session's committed size, dropping the bytes
+// of a chunk that failed. The in-memory hashes have seen those bytes: the request ends
+// here, and the next one loads the states of the committed size from disk. If the file
+// cannot be truncated, the states are dropped so the next request rebuilds them from
+// whatever the file holds.
+func (u *upload) rollback() {
+	if err := os.Truncate(u.dataPath(), u.size); err != nil {
+		_ = os.RemoveAll(filepath.Join(u.dir, "hashstates"))
+	}
+}
+
+// storageWriter remembers the error of the writer it wraps, so a copy's failure can be
+// told apart: storage (the disk) or the source (the client).
+type storageWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (s *storageWriter) Write(p []byte) (int, error) {
+	n, err := s.w.Write(p)
+	if err != nil && s.err == nil {
+		s.err = err
+	}
+	return n, err
 }
 
 func (u *upload) saveStates(old int64) {

@@ -56,8 +56,8 @@ func (reg *Registry) monolithic(w http.ResponseWriter, r *http.Request, name str
 		return err
 	}
 	defer os.RemoveAll(u.dir)
-	if _, err := u.appendFrom(r.Body, false); err != nil {
-		return errcode.New(errcode.BlobUploadInvalid, "reading request body failed").Wrap(err)
+	if _, err := u.appendFrom(r.Body, -1, false); err != nil {
+		return err
 	}
 	if got, _ := u.sum(d.alg); got != d {
 		return errcode.New(errcode.DigestInvalid, "content does not match digest").WithDetail(map[string]string{"computed": got.String()})
@@ -69,14 +69,17 @@ func (reg *Registry) monolithic(w http.ResponseWriter, r *http.Request, name str
 }
 
 // serveUpload serves one session: GET status, PATCH a chunk, PUT to finish, DELETE to
-// cancel. Requests on one session are serialised.
+// cancel. Requests on one session are serialised: in this process they queue; one that
+// finds the session busy in another replica is refused (replicas.go).
 func (reg *Registry) serveUpload(w http.ResponseWriter, r *http.Request, rt Route) error {
 	defer reg.sessions.lock(rt.Name + "/" + rt.UploadID)()
+	dir := reg.fs.uploadDir(rt.Name, rt.UploadID)
+	unlock, err := lockSession(dir)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if r.Method == http.MethodDelete {
-		dir := reg.fs.uploadDir(rt.Name, rt.UploadID)
-		if _, err := os.Stat(dir); err != nil {
-			return errUploadUnknown
-		}
 		if err := os.RemoveAll(dir); err != nil {
 			return fmt.Errorf("cancelling upload: %w", err)
 		}
@@ -130,9 +133,9 @@ func (reg *Registry) serveUpload(w http.ResponseWriter, r *http.Request, rt Rout
 	return blobCreated(w, rt.Name, d)
 }
 
-// appendChunk appends the request body to u. A Content-Range must start where the
-// upload ends (else 416, with the session's Range so the client can resume) and span
-// exactly the bytes sent.
+// appendChunk appends the request body to u, whole or not at all (appendFrom). A
+// Content-Range must start where the upload ends (else 416, with the session's Range so
+// the client can resume) and span exactly the bytes sent.
 func (reg *Registry) appendChunk(w http.ResponseWriter, r *http.Request, rt Route, u *upload) error {
 	var want int64 = -1
 	if cr := r.Header.Get("Content-Range"); cr != "" {
@@ -149,14 +152,8 @@ func (reg *Registry) appendChunk(w http.ResponseWriter, r *http.Request, rt Rout
 			return errcode.New(errcode.BlobUploadInvalid, "Content-Length does not match Content-Range")
 		}
 	}
-	n, err := u.appendFrom(r.Body, true)
-	if err != nil {
-		return errcode.New(errcode.BlobUploadInvalid, "reading chunk failed").Wrap(err)
-	}
-	if want >= 0 && n != want {
-		return errcode.New(errcode.BlobUploadInvalid, "chunk shorter or longer than its Content-Range")
-	}
-	return nil
+	_, err := u.appendFrom(r.Body, want, true)
+	return err
 }
 
 func setUploadHeaders(w http.ResponseWriter, name, id string, size int64) {

@@ -15,6 +15,9 @@ func TestStoredMediaType(t *testing.T) {
 		`{"schemaVersion":1,"fsLayers":[],"signatures":[]}`:                                      "application/vnd.docker.distribution.manifest.v1+prettyjws",
 		`{"schemaVersion":1,"fsLayers":[]}`:                                                      "application/vnd.docker.distribution.manifest.v1+json",
 		`not json`:                                                                               "application/octet-stream",
+		// Stored by an older version or another registry: never served as a document.
+		`{"schemaVersion":2,"mediaType":"text/html","config":{},"layers":[]}`: "application/octet-stream",
+		`{"schemaVersion":2,"mediaType":"image/svg+xml"}`:                     "application/octet-stream",
 	} {
 		if got := storedMediaType([]byte(body)); got != want {
 			t.Errorf("storedMediaType(%s) = %q, want %q", body, got, want)

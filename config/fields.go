@@ -1,0 +1,165 @@
+package config
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// field ties one Config field to its flag, YAML key and environment variable. A new
+// setting is a Config field plus one row in fields: the flag, the key, the variable,
+// the help text and the "did you mean" suggestions all come from that row.
+type field struct {
+	name  string // flag name; the YAML key and the variable are derived from it
+	usage string // flag help; a `quoted` word names the value (see flag.UnquoteUsage)
+	ptr   any    // *string, *[]string or *time.Duration inside a Config
+}
+
+func (f field) key() string { return strings.ReplaceAll(f.name, "-", "_") }
+func (f field) env() string { return envPrefix + strings.ToUpper(f.key()) }
+
+// envPrefix starts every variable of the gateway; configEnv names the file.
+const (
+	envPrefix = "GATEWAY_"
+	configEnv = envPrefix + "CONFIG"
+)
+
+func fields(c *Config) []field {
+	return []field{
+		{"listen", "HTTPS `address` to listen on (HTTP with --tls off)", &c.Listen},
+		{"data", "data `directory`: registry storage, certificates, ACME cache, default htpasswd", &c.Data},
+		{"htpasswd", "htpasswd `file` of users (default DATA/htpasswd, created with an admin user)", &c.Htpasswd},
+		{"empty-htpasswd", "what a users file without users means: refuse (keep the last good users) or allow", &c.EmptyHtpasswd},
+		{"login-throttle-ip", "failed logins allowed per client address, as `failures/period` (e.g. 20/1m), or off", &c.LoginThrottleIP},
+		{"login-throttle-account", "failed logins allowed per account, as `failures/period` (e.g. 10/1m), or off", &c.LoginThrottleAccount},
+		{"groups", "groups `file`: YAML 'admins: [alice]' or lines 'admins: alice bob' (default DATA/groups.yaml if present)", &c.Groups},
+		{"policy", "`path` of the Rego policy, a file or a directory of modules (default: the built-in policy)", &c.Policy},
+		{"upstream", "`URL` of an upstream registry to front instead of the bundled one, e.g. http://127.0.0.1:5000 or http://mirror:5000/prefix", &c.Upstream},
+		{"tls", "TLS `mode`: self-signed, files, acme or off", &c.TLS},
+		{"tls-cert", "certificate PEM `file` for --tls files", &c.TLSCert},
+		{"tls-key", "private key PEM `file` for --tls files", &c.TLSKey},
+		{"tls-client-ca", "CA bundle `file` whose client certificates are accepted (mTLS)", &c.TLSClientCA},
+		{"hostname", "`name` clients use to reach the gateway (repeatable; comma-separated in the environment)", &c.Hostname},
+		{"public-url", "`URL` clients outside use, named by the startup hints (e.g. https://registry.example.com when a container publishes 443)", &c.PublicURL},
+		{"acme-email", "contact `e-mail` for the ACME account", &c.ACMEEmail},
+		{"acme-directory", "ACME directory `URL` (default Let's Encrypt)", &c.ACMEDirectory},
+		{"http-listen", "plain-HTTP `address` for ACME HTTP-01 and redirects (default :80 with acme; 'off' for none)", &c.HTTPListen},
+		{"trusted-proxy", "`CIDR` or address of a proxy whose X-Forwarded-* headers are trusted (repeatable)", &c.TrustedProxy},
+		{"realm", "`realm` of the Basic auth challenge", &c.Realm},
+		{"metrics-listen", "`address` for Prometheus /metrics (default off)", &c.MetricsListen},
+		{"upload-purge-age", "`duration` after which an idle upload of the bundled registry is removed (0: never)", &c.UploadPurgeAge},
+		{"upload-purge-interval", "`duration` between looks for idle uploads", &c.UploadPurgeInterval},
+		{"shutdown-timeout", "`duration` in-flight requests may take to finish after SIGTERM: 60s, 2m, or 60 for seconds", &c.ShutdownTimeout},
+		{"log-format", "log `format`: text or json", &c.LogFormat},
+		{"log-level", "log `level`: debug, info, warn or error", &c.LogLevel},
+		{"audit-log", "audit trail `file` ('-' for stdout; default off)", &c.AuditLog},
+		{"audit-log-max-size", "rotate the audit log at this `size`, e.g. 100MiB ('0': never; use logrotate and SIGHUP)", &c.AuditLogMaxSize},
+		{"audit-log-keep", "`number` of rotated audit logs kept", &c.AuditLogKeep},
+		{"audit-sync", "`mode`: always (writes and denials fsynced before the answer) or interval", &c.AuditSync},
+		{"audit-sync-interval", "`duration` between writes of queued audit records", &c.AuditSyncInterval},
+		{"audit-fail", "`mode`: closed (refuse pushes and deletes while the audit log cannot be written) or open", &c.AuditFail},
+		{"audit-pulls", "which reads are audited: `manifests`, all or off", &c.AuditPulls},
+		{"audit-checkpoint-every", "`records` between signed audit checkpoints", &c.AuditCheckpointEvery},
+		{"audit-syslog", "send audit records to syslog at this `URL`: udp://host:514, tcp://host:514 or tcp+tls://host:6514", &c.AuditSyslog},
+		{"audit-syslog-ca", "CA bundle `file` verifying a tcp+tls syslog server", &c.AuditSyslogCA},
+		{"audit-webhook", "post audit records in JSON batches to this `URL`", &c.AuditWebhook},
+	}
+}
+
+// knownKeys and knownEnv are the candidates for "did you mean".
+func knownKeys() []string {
+	var out []string
+	for _, f := range fields(&Config{}) {
+		out = append(out, f.key())
+	}
+	return out
+}
+
+func knownEnv() []string {
+	out := []string{configEnv}
+	for _, f := range fields(&Config{}) {
+		out = append(out, f.env())
+	}
+	return out
+}
+
+// setText sets the field from the environment's text: lists are comma-separated.
+// It returns what is wrong with s, or "".
+func (f field) setText(s string) string {
+	switch p := f.ptr.(type) {
+	case *string:
+		*p = s
+	case *[]string:
+		*p = nil
+		for _, v := range strings.Split(s, ",") {
+			if v = strings.TrimSpace(v); v != "" {
+				*p = append(*p, v)
+			}
+		}
+	case *time.Duration:
+		d, err := ParseDuration(s)
+		if err != nil {
+			return err.Error()
+		}
+		*p = d
+	default:
+		panic(fmt.Sprintf("config: field %s has unsupported type %T", f.name, f.ptr))
+	}
+	return ""
+}
+
+// setFlag sets the field from the values of its flag: a list takes every value given
+// (the flag repeated), anything else the last.
+func (f field) setFlag(vals []string) string {
+	if p, ok := f.ptr.(*[]string); ok {
+		*p = append([]string(nil), vals...)
+		return ""
+	}
+	return f.setText(vals[len(vals)-1])
+}
+
+// text is the field's value as a flag or variable would give it.
+func (f field) text() string {
+	switch p := f.ptr.(type) {
+	case *string:
+		return *p
+	case *[]string:
+		return strings.Join(*p, ",")
+	case *time.Duration:
+		return formatDuration(*p)
+	}
+	return ""
+}
+
+// formatDuration is d as people write it: 60s rather than 1m0s, 2m rather than 2m0s.
+func formatDuration(d time.Duration) string {
+	if d > 0 && d%time.Second == 0 && d <= 3*time.Minute {
+		return strconv.FormatInt(int64(d/time.Second), 10) + "s"
+	}
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+// ParseDuration reads a duration as the file, the environment and the flags take it: a
+// Go duration ("60s", "2m", "1h30m") or a whole number of seconds ("60").
+func ParseDuration(s string) (time.Duration, error) {
+	t := strings.TrimSpace(s)
+	if n, err := strconv.ParseInt(t, 10, 64); err == nil {
+		if n > math.MaxInt64/int64(time.Second) || n < math.MinInt64/int64(time.Second) {
+			return 0, fmt.Errorf("%q seconds is out of range", s)
+		}
+		return time.Duration(n) * time.Second, nil
+	}
+	if d, err := time.ParseDuration(t); err == nil {
+		return d, nil
+	}
+	return 0, fmt.Errorf("%q is not a duration (write e.g. 60s, 2m, or 60 for seconds)", s)
+}
