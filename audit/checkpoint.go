@@ -60,11 +60,14 @@ func LoadSigner(dir string) (*Signer, error) {
 	return &Signer{priv: priv, id: KeyID(priv.Public().(ed25519.PublicKey))}, nil
 }
 
+// createSigner makes the key pair. Replicas sharing the directory may race to: the
+// private key is linked into place, which fails when another got there first, and then
+// theirs is loaded, so every replica signs with the key on disk.
 func createSigner(dir string) (*Signer, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("audit key: %w", err)
 	}
-	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		return nil, err
 	}
@@ -72,20 +75,38 @@ func createSigner(dir string) (*Signer, error) {
 	if err != nil {
 		return nil, err
 	}
-	pubDER, err := x509.MarshalPKIXPublicKey(pub)
+	tmp, err := os.CreateTemp(dir, "."+KeyFile+".tmp-*")
+	if err != nil {
+		return nil, fmt.Errorf("audit key: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	_, err = tmp.Write(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("audit key: %w", err)
+	}
+	if err := os.Link(tmp.Name(), filepath.Join(dir, KeyFile)); err != nil && !errors.Is(err, fs.ErrExist) {
+		return nil, fmt.Errorf("audit key: %w", err)
+	}
+	syncDir(dir)
+	s, err := LoadSigner(dir) // ours, or the one that was there first
 	if err != nil {
 		return nil, err
 	}
-	// The public key first: a crash in between leaves no private key without it.
+	pubDER, err := x509.MarshalPKIXPublicKey(s.Public())
+	if err != nil {
+		return nil, err
+	}
 	if err := atomicfile.WriteFile(filepath.Join(dir, PublicKeyFile),
 		pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER}), 0o644); err != nil {
 		return nil, err
 	}
-	if err := atomicfile.WriteFile(filepath.Join(dir, KeyFile),
-		pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
-		return nil, err
-	}
-	return &Signer{priv: priv, id: KeyID(pub)}, nil
+	return s, nil
 }
 
 // Public returns the public key.

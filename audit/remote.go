@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"path/filepath"
 	"time"
 
 	"github.com/portcullis/portcullis/internal/spool"
@@ -47,20 +46,20 @@ func backoff(n int) time.Duration {
 }
 
 // queue runs one remote sink on a spool: filled on the request path without blocking,
-// delivered in batches by its own goroutine, spilled to DIR/spill/NAME.jsonl at Close.
+// delivered in batches by its own goroutine, spilled at Close.
 type queue struct {
 	sink Remote
 	q    *spool.Queue[[]byte]
 }
 
-func newQueue(r Remote, size int, dir string, log *slog.Logger) *queue {
+func newQueue(r Remote, size int, spill string, log *slog.Logger) *queue {
 	return &queue{sink: r, q: spool.New(spool.Config[[]byte]{
 		What:      "audit sink " + r.Name(),
 		Size:      size,
 		MaxBatch:  r.MaxBatch(),
 		Deliver:   r.Deliver,
 		Wait:      backoff,
-		SpillFile: filepath.Join(dir, "spill", r.Name()+".jsonl"),
+		SpillFile: spill,
 		Encode:    func(line []byte) []byte { return line },
 		Decode:    func(b []byte) ([]byte, bool) { return append(bytes.Clone(b), '\n'), len(b) > 0 },
 		Logger:    log.With("sink", r.Name()),

@@ -68,8 +68,13 @@ type Config struct {
 	// Pulls says which reads are recorded. Default PullsManifests.
 	Pulls PullMode
 	// Dir holds what is kept apart from the log: the checkpoint key, the chain's head
-	// and the remote sinks' spill files (DATA/audit). Required.
+	// and the remote sinks' spill files (DATA/audit). Required. Replicas sharing a data
+	// directory share the key (whichever creates it first) and keep their own state.
 	Dir string
+	// Name names this trail's state in Dir (DIR/NAME.head.json, DIR/spill/NAME.SINK.jsonl),
+	// so that replicas sharing Dir, each with its own file, do not mix their chains.
+	// Default: the file's base name (audit.log), or "trail".
+	Name string
 	// CheckpointEvery is how many records go between signed checkpoints. Default 1000.
 	CheckpointEvery int
 	// MaxPending bounds the bytes queued for the file while it cannot be written; past it
@@ -139,6 +144,9 @@ func New(cfg Config) (*Trail, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.Name == "" {
+		cfg.Name = StateName(cfg.File)
+	}
 	switch cfg.Sync {
 	case SyncAlways, SyncInterval:
 	default:
@@ -154,7 +162,7 @@ func New(cfg Config) (*Trail, error) {
 		return nil, err
 	}
 	t := &Trail{cfg: cfg, log: cfg.Logger, signer: signer}
-	headFile := filepath.Join(cfg.Dir, "head.json")
+	headFile := t.headFile()
 	head, ok, err := loadHead(headFile)
 	if err != nil {
 		cfg.Logger.Warn("audit: the saved chain head is unreadable; the chain continues from the file", "err", err)
@@ -178,7 +186,7 @@ func New(cfg Config) (*Trail, error) {
 		cfg.Logger.Info("audit: starting a new chain", "file", cfg.File)
 	}
 	for _, r := range cfg.Remotes {
-		t.remote = append(t.remote, newQueue(r, cfg.Queue, cfg.Dir, cfg.Logger))
+		t.remote = append(t.remote, newQueue(r, cfg.Queue, filepath.Join(cfg.Dir, "spill", cfg.Name+"."+r.Name()+".jsonl"), cfg.Logger))
 	}
 	if t.file != nil {
 		t.file.start()
@@ -191,6 +199,16 @@ func New(cfg Config) (*Trail, error) {
 	}
 	return t, nil
 }
+
+// StateName is the name a trail writing to file keeps its state under (Config.Name).
+func StateName(file string) string {
+	if file == "" || file == "-" {
+		return "trail"
+	}
+	return filepath.Base(file)
+}
+
+func (t *Trail) headFile() string { return filepath.Join(t.cfg.Dir, t.cfg.Name+".head.json") }
 
 // Emit records an event that is not a request: a token issued, a configuration reloaded,
 // a garbage collection. It returns once the record is as durable as its kind must be
@@ -352,7 +370,7 @@ func (t *Trail) Close(ctx context.Context) error {
 	}
 	if t.file == nil {
 		// No file to read the head from next time: keep it beside the key.
-		if err := saveHead(filepath.Join(t.cfg.Dir, "head.json"), t.head); err != nil {
+		if err := saveHead(t.headFile(), t.head); err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -241,3 +241,45 @@ func TestRestartAfterCrash(t *testing.T) {
 		t.Errorf("records %d, notes %q", rep.Records, rep.Notes)
 	}
 }
+
+// TestReplicasShareDir: replicas sharing a data directory (each with its own log file)
+// racing to create the key end up signing with the one key on disk, and keep their own
+// chain state: an emptied file continues its own chain, not the other replica's.
+func TestReplicasShareDir(t *testing.T) {
+	dir, logs := t.TempDir(), t.TempDir()
+	log, _ := testLogger()
+	cfgs := []Config{
+		{File: filepath.Join(logs, "gw1.log"), Dir: dir, Logger: log},
+		{File: filepath.Join(logs, "gw2.log"), Dir: dir, Logger: log},
+	}
+	trails := make([]*Trail, 2)
+	errs := make(chan error, 2)
+	for i := range cfgs {
+		go func() {
+			var err error
+			trails[i], err = New(cfgs[i])
+			errs <- err
+		}()
+	}
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	emitN(t, trails[0], 3, "a")
+	emitN(t, trails[1], 5, "b")
+	for i, tr := range trails {
+		tr.Close(t.Context())
+		// logrotate moves the file away: the next start continues from this replica's head.
+		os.Rename(cfgs[i].File, cfgs[i].File+".1")
+		tr2, err := New(cfgs[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr2.Close(t.Context())
+		rep, err := Verify([]string{cfgs[i].File + ".1", cfgs[i].File}, publicKey(t, cfgs[i]))
+		if err != nil || !rep.OK() {
+			t.Errorf("replica %d: %v %v", i+1, rep.Problem, err)
+		}
+	}
+}

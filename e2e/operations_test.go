@@ -141,7 +141,9 @@ notifications:
 	checkDashboard(t, metrics)
 
 	g.Stop()
-	for _, f := range []string{"webhook.jsonl", "notify-ci.jsonl"} {
+	// The state of a trail is named after its log file (replicas may share DATA).
+	spills := []string{"audit.log.webhook.jsonl", filepath.Join("audit.log", "notify-ci.jsonl")}
+	for _, f := range spills {
 		if st, err := os.Stat(filepath.Join(data, "audit", "spill", f)); err != nil || st.Size() == 0 {
 			t.Errorf("no spill file %s after SIGTERM with the receiver down: %v", f, err)
 		}
@@ -179,7 +181,7 @@ notifications:
 			t.Errorf("ignore.actions [pull] let a pull through: %s", e)
 		}
 	}
-	for _, f := range []string{"webhook.jsonl", "notify-ci.jsonl"} {
+	for _, f := range spills {
 		if _, err := os.Stat(filepath.Join(data, "audit", "spill", f)); !os.IsNotExist(err) {
 			t.Errorf("spill file %s still there after it was sent: %v", f, err)
 		}

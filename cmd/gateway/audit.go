@@ -121,8 +121,9 @@ func buildNotifier(cfg config.Config, backend http.Handler, logger *slog.Logger)
 		Endpoints: eps,
 		Backend:   backend,
 		Source:    notify.Source{Addr: net.JoinHostPort(host, port)},
-		SpillDir:  filepath.Join(auditDir(cfg), "spill"),
-		Logger:    logger.With("component", "notifications"),
+		// Per audit log, so replicas sharing DATA (each with its own log) keep apart.
+		SpillDir: filepath.Join(auditDir(cfg), "spill", audit.StateName(cfg.AuditLog)),
+		Logger:   logger.With("component", "notifications"),
 	})
 	if err != nil {
 		return nil, err
