@@ -322,7 +322,7 @@ func (s *fileSink) append(b []byte) error {
 	}
 	_, err := s.f.Write(b)
 	if err == nil {
-		err = s.f.Sync()
+		err = datasync(s.f)
 	}
 	if err != nil {
 		// Cut back to the last complete line, unless the file is shorter than that (cut by
