@@ -51,6 +51,9 @@ func (g *Groups) Reload(ctx context.Context) error { return g.file.Reload(ctx) }
 // Htpasswd.Run).
 func (g *Groups) Run(ctx context.Context) { g.file.Run(ctx) }
 
+// OnReport has f told of every reload attempt (see reload.Value.OnReport).
+func (g *Groups) OnReport(f func(reload.Report)) { g.file.OnReport(f) }
+
 func parseGroupsFile(_ context.Context, files []reload.File) (*groupTable, error) {
 	groups, err := parseGroups(files[0].Data)
 	if err != nil {

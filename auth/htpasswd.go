@@ -121,6 +121,10 @@ func (h *Htpasswd) Reload(ctx context.Context) error { return h.file.Reload(ctx)
 // keeps the cache.
 func (h *Htpasswd) Run(ctx context.Context) { h.file.Run(ctx) }
 
+// OnReport has f told of every reload attempt (see reload.Value.OnReport): the audit
+// trail records each as config_reloaded.
+func (h *Htpasswd) OnReport(f func(reload.Report)) { h.file.OnReport(f) }
+
 // parse builds the next generation of users from the file.
 func (h *Htpasswd) parse(_ context.Context, files []reload.File) (*userTable, error) {
 	users, kinds, err := parseHtpasswd(files[0].Data)

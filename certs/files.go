@@ -73,6 +73,9 @@ func (f *Files) Reload(ctx context.Context) error { return f.file.Reload(ctx) }
 // replaced at once) and polls for file systems without change events.
 func (f *Files) Run(ctx context.Context) { f.file.Run(ctx) }
 
+// OnReport has fn told of every reload attempt (see reload.Value.OnReport).
+func (f *Files) OnReport(fn func(reload.Report)) { f.file.OnReport(fn) }
+
 // loaded announces a new certificate; a reload of the same one (possibly with a new
 // chain) says nothing.
 func (f *Files) loaded(old, cert *tls.Certificate) {

@@ -147,6 +147,50 @@ type Config struct {
 	// providers) whose JWTs are accepted as passwords and bearer tokens. In the file
 	// only.
 	TrustedIssuers []TrustedIssuer `yaml:"trusted_issuers"`
+
+	// AuditLog is the audit trail's file: one JSON line per event, hash-chained, with
+	// signed checkpoints (key in DATA/audit). "-" writes it to stdout, apart from the
+	// operational log on stderr. Default off.
+	AuditLog string `yaml:"audit_log"`
+	// AuditLogMaxSize rotates the audit log when it would exceed this size (a number of
+	// bytes, or with K, M, G, KiB, MiB, GiB); "0" never rotates: use logrotate, which
+	// sends SIGHUP to reopen the file. Default "100MiB".
+	AuditLogMaxSize string `yaml:"audit_log_max_size"`
+	// AuditLogKeep is how many rotated audit logs are kept (FILE.1 ... FILE.N).
+	// Default "10".
+	AuditLogKeep string `yaml:"audit_log_keep"`
+	// AuditSync is always (default: the record of a push, delete or denial is fsynced
+	// before the client is answered; pulls and failed logins within AuditSyncInterval) or
+	// interval (everything within AuditSyncInterval).
+	AuditSync string `yaml:"audit_sync"`
+	// AuditSyncInterval is how often queued records are written. Default 1s.
+	AuditSyncInterval time.Duration `yaml:"audit_sync_interval"`
+	// AuditFail is closed (default: while the audit log cannot be written, pushes and
+	// deletes are refused with 503; pulls continue) or open (writes go on, logged).
+	AuditFail string `yaml:"audit_fail"`
+	// AuditPulls is manifests (default: one record per manifest read), all (every blob,
+	// tags and referrers read too) or off.
+	AuditPulls string `yaml:"audit_pulls"`
+	// AuditCheckpointEvery is the number of records between signed checkpoints.
+	// Default "1000".
+	AuditCheckpointEvery string `yaml:"audit_checkpoint_every"`
+	// AuditSyslog sends every record to syslog (RFC 5424): udp://host:514,
+	// tcp://host:514 or tcp+tls://host:6514.
+	AuditSyslog string `yaml:"audit_syslog"`
+	// AuditSyslogCA is the CA bundle that verifies a tcp+tls syslog server (default: the
+	// system's).
+	AuditSyslogCA string `yaml:"audit_syslog_ca"`
+	// AuditWebhook posts records in JSON batches to this http(s) URL, retried with
+	// backoff.
+	AuditWebhook string `yaml:"audit_webhook"`
+	// AuditWebhookHeaders are sent with every webhook request (file only), e.g.
+	// Authorization.
+	AuditWebhookHeaders map[string]string `yaml:"audit_webhook_headers"`
+
+	// Notifications are registry:2's notifications: endpoints that receive push, pull and
+	// delete events in its envelope (file only; the same keys as registry:2's
+	// configuration, so its section can be copied over).
+	Notifications Notifications `yaml:"notifications"`
 }
 
 // Authentication modes.
@@ -176,6 +220,39 @@ type TrustedIssuer struct {
 	GroupsClaim   string `yaml:"groups_claim,omitempty"`
 }
 
+// Notifications is registry:2's notifications section.
+type Notifications struct {
+	Endpoints []NotificationEndpoint `yaml:"endpoints"`
+}
+
+// NotificationEndpoint is one of registry:2's notification endpoints, with its keys.
+type NotificationEndpoint struct {
+	// Name identifies the endpoint in logs, metrics and its spill file.
+	Name string `yaml:"name"`
+	// Disabled keeps the endpoint configured but sends it nothing.
+	Disabled bool `yaml:"disabled"`
+	// URL receives POSTs of application/vnd.docker.distribution.events.v1+json.
+	URL string `yaml:"url"`
+	// Headers are added to every request (registry:2 writes them as lists).
+	Headers map[string][]string `yaml:"headers"`
+	// Timeout bounds one request. Default 1s (registry:2's).
+	Timeout time.Duration `yaml:"timeout"`
+	// Threshold is how many failures in a row before Backoff is waited. Default 10.
+	Threshold int `yaml:"threshold"`
+	// Backoff is the wait after Threshold failures. Default 1s.
+	Backoff time.Duration `yaml:"backoff"`
+	// IgnoredMediaTypes are target media types not sent (registry:2's older key).
+	IgnoredMediaTypes []string `yaml:"ignoredmediatypes"`
+	// Ignore lists media types and actions (push, pull, delete, mount) not sent.
+	Ignore NotificationIgnore `yaml:"ignore"`
+}
+
+// NotificationIgnore is an endpoint's ignore section.
+type NotificationIgnore struct {
+	MediaTypes []string `yaml:"mediatypes"`
+	Actions    []string `yaml:"actions"`
+}
+
 // Defaults returns the configuration used where nothing else is said.
 func Defaults() Config {
 	return Config{
@@ -202,6 +279,14 @@ func Defaults() Config {
 		TokenAlg:          "ES256",
 		RefreshTTL:        30 * 24 * time.Hour,
 		UpstreamAuth:      "none",
+
+		AuditLogMaxSize:      "100MiB",
+		AuditLogKeep:         "10",
+		AuditSync:            "always",
+		AuditSyncInterval:    time.Second,
+		AuditFail:            "closed",
+		AuditPulls:           "manifests",
+		AuditCheckpointEvery: "1000",
 	}
 }
 

@@ -68,6 +68,17 @@ func fields(c *Config) []field {
 		{"token-alg", "`algorithm` of generated token keys: ES256 or RS256", &c.TokenAlg},
 		{"refresh-ttl", "`duration` a refresh token (docker's identity token) is valid", &c.RefreshTTL},
 		{"upstream-auth", "what to present --upstream: none, or token (a token for exactly the access granted) (`mode`)", &c.UpstreamAuth},
+		{"audit-log", "audit trail `file` ('-' for stdout; default off)", &c.AuditLog},
+		{"audit-log-max-size", "rotate the audit log at this `size`, e.g. 100MiB ('0': never; use logrotate and SIGHUP)", &c.AuditLogMaxSize},
+		{"audit-log-keep", "`number` of rotated audit logs kept", &c.AuditLogKeep},
+		{"audit-sync", "`mode`: always (writes and denials fsynced before the answer) or interval", &c.AuditSync},
+		{"audit-sync-interval", "`duration` between writes of queued audit records", &c.AuditSyncInterval},
+		{"audit-fail", "`mode`: closed (refuse pushes and deletes while the audit log cannot be written) or open", &c.AuditFail},
+		{"audit-pulls", "which reads are audited: `manifests`, all or off", &c.AuditPulls},
+		{"audit-checkpoint-every", "`records` between signed audit checkpoints", &c.AuditCheckpointEvery},
+		{"audit-syslog", "send audit records to syslog at this `URL`: udp://host:514, tcp://host:514 or tcp+tls://host:6514", &c.AuditSyslog},
+		{"audit-syslog-ca", "CA bundle `file` verifying a tcp+tls syslog server", &c.AuditSyslogCA},
+		{"audit-webhook", "post audit records in JSON batches to this `URL`", &c.AuditWebhook},
 	}
 }
 

@@ -9,9 +9,15 @@ import (
 )
 
 // fileOnly are the structured settings only the configuration file holds: no flag or
-// variable. Each reads its YAML value into c and returns what is wrong with it, or "".
+// variable, values with a shape of their own (issuers, a map of headers, registry:2's
+// notifications section). Each reads its YAML value into c, keys inside it checked as
+// strictly as the top level's, and returns what is wrong with it, or "".
 func fileOnly(c *Config) map[string]func(*yaml.Node) string {
-	return map[string]func(*yaml.Node) string{"trusted_issuers": c.readTrustedIssuers}
+	return map[string]func(*yaml.Node) string{
+		"trusted_issuers":       c.readTrustedIssuers,
+		"audit_webhook_headers": func(n *yaml.Node) string { return setStructured(n, &c.AuditWebhookHeaders) },
+		"notifications":         func(n *yaml.Node) string { return setStructured(n, &c.Notifications) },
+	}
 }
 
 // issuerKeys are the keys of a trusted_issuers entry, from TrustedIssuer's YAML tags.

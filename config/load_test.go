@@ -268,6 +268,32 @@ func normal(c Config) Config {
 			c.TrustedIssuers[i].Algorithms = nil
 		}
 	}
+	if len(c.AuditWebhookHeaders) == 0 {
+		c.AuditWebhookHeaders = nil
+	}
+	if len(c.Notifications.Endpoints) == 0 {
+		c.Notifications.Endpoints = nil
+	}
+	for i := range c.Notifications.Endpoints {
+		e := &c.Notifications.Endpoints[i]
+		if len(e.Headers) == 0 {
+			e.Headers = nil
+		}
+		for k, v := range e.Headers {
+			if len(v) == 0 {
+				e.Headers[k] = nil
+			}
+		}
+		if len(e.IgnoredMediaTypes) == 0 {
+			e.IgnoredMediaTypes = nil
+		}
+		if len(e.Ignore.MediaTypes) == 0 {
+			e.Ignore.MediaTypes = nil
+		}
+		if len(e.Ignore.Actions) == 0 {
+			e.Ignore.Actions = nil
+		}
+	}
 	return c
 }
 
@@ -334,6 +360,59 @@ trusted_issuers:
 	}
 }
 
+func TestAuditSettings(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "gw.yaml")
+	os.WriteFile(file, []byte(`audit_log: /var/log/portcullis/audit.log
+audit_log_keep: 5
+audit_pulls: all
+audit_webhook: https://siem.example/audit
+audit_webhook_headers: {Authorization: Bearer x}
+notifications:
+  endpoints:
+    - name: ci
+      url: https://ci.example/hook
+      headers:
+        Authorization: [Bearer y]
+      timeout: 500ms
+      threshold: 5
+      backoff: 1s
+      ignoredmediatypes: [application/octet-stream]
+      ignore:
+        mediatypes: [application/vnd.oci.image.config.v1+json]
+        actions: [pull]
+`), 0o600)
+	c, err := read(t, []string{"--config", file, "--audit-log-max-size", "1GiB"}, map[string]string{"GATEWAY_AUDIT_FAIL": "open"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	size, _ := c.AuditLogMaxSizeBytes()
+	e := c.Notifications.Endpoints
+	if size != 1<<30 || c.AuditLogKeepCount() != 5 || c.AuditPulls != "all" || c.AuditFail != "open" || c.AuditSync != "always" ||
+		c.AuditCheckpointEveryCount() != 1000 || !c.AuditEnabled() || c.AuditWebhookHeaders["Authorization"] != "Bearer x" ||
+		len(e) != 1 || e[0].Timeout != 500*time.Millisecond || e[0].Threshold != 5 || e[0].Headers["Authorization"][0] != "Bearer y" ||
+		e[0].Ignore.Actions[0] != "pull" || e[0].IgnoredMediaTypes[0] != "application/octet-stream" {
+		t.Errorf("config = %+v", c)
+	}
+	if Defaults().AuditEnabled() {
+		t.Error("audit is on by default")
+	}
+	bad := Defaults()
+	bad.AuditLogMaxSize, bad.AuditLogKeep, bad.AuditSync, bad.AuditFail, bad.AuditPulls = "lots", "0", "sometimes", "ajar", "some"
+	bad.AuditSyslog, bad.AuditWebhook = "smtp://x", "ftp://y"
+	bad.Notifications.Endpoints = []NotificationEndpoint{{Name: "a", URL: "x"}, {Name: "a", URL: "http://h", Ignore: NotificationIgnore{Actions: []string{"read"}}}}
+	err = bad.Validate()
+	for _, key := range []string{"audit_log_max_size:", "audit_log_keep:", "audit_sync:", "audit_fail:", "audit_pulls:", "audit_syslog:",
+		"audit_webhook:", "notifications.endpoints[0].url:", "notifications.endpoints[1]: name \"a\" is used twice", "ignore.actions:"} {
+		if err == nil || !strings.Contains(err.Error(), key) {
+			t.Errorf("error does not name %s:\n%v", key, err)
+		}
+	}
+}
+
 func TestTrustedIssuersRead(t *testing.T) {
 	for name, tc := range map[string]struct{ yaml, want string }{
 		"not a list":     {"trusted_issuers: https://a\n", "line 1: trusted_issuers: want a list of issuers"},
@@ -360,5 +439,31 @@ func TestTrustedIssuersRead(t *testing.T) {
 	NewLoader(fs, func() []string { return nil })
 	if fs.Lookup("trusted-issuers") != nil {
 		t.Error("trusted_issuers has a flag; it is a file-only setting")
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	for in, want := range map[string]int64{"0": 0, "1024": 1024, "100MiB": 100 << 20, "1G": 1e9, "2 KiB": 2048, "5MB": 5e6, "7B": 7} {
+		if got, err := ParseSize(in); err != nil || got != want {
+			t.Errorf("ParseSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "-1", "1T", "MiB", "1.5G", "99999999999G"} {
+		if _, err := ParseSize(in); err == nil {
+			t.Errorf("ParseSize(%q) accepted", in)
+		}
+	}
+}
+
+func TestStructuredKeys(t *testing.T) {
+	var c Config
+	err := Parse([]byte("notifications:\n  endpoints:\n    - name: a\n      thresold: 3\naudit_webhook_headers: [x]\n"), &c)
+	if err == nil || !strings.Contains(err.Error(), "notifications") || !strings.Contains(err.Error(), "thresold") ||
+		!strings.Contains(err.Error(), "audit_webhook_headers") {
+		t.Errorf("misspelt and misshapen structured keys: %v", err)
+	}
+	if err := Parse([]byte("notifications: {endpoints: [{name: a, url: 'http://h', threshold: 3, timeout: 2s}]}\n"), &c); err != nil ||
+		c.Notifications.Endpoints[0].Threshold != 3 || c.Notifications.Endpoints[0].Timeout != 2*time.Second {
+		t.Errorf("%+v %v", c.Notifications, err)
 	}
 }

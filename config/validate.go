@@ -128,6 +128,7 @@ func (c Config) Validate() error {
 	default:
 		bad("log_level", "%q: use debug, info, warn or error", c.LogLevel)
 	}
+	c.validateAudit(bad, checkFile)
 	errs = append(errs, c.tokenProblems()...) // token.go
 	return errors.Join(errs...)
 }

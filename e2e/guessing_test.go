@@ -69,7 +69,7 @@ func TestPasswordGuessing(t *testing.T) {
 	}
 	metrics, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	for _, re := range []string{`portcullis_login_failures_total (2[0-2])\b`, `portcullis_login_throttled_total\{reason="ip"\} [1-9]`,
+	for _, re := range []string{`portcullis_login_failures_total\{method="basic"\} (2[0-2])\b`, `portcullis_login_throttled_total\{reason="ip"\} [1-9]`,
 		`portcullis_requests_total\{[^}]*outcome="throttled"[^}]*\} [1-9]`} {
 		if !regexp.MustCompile(re).Match(metrics) {
 			t.Errorf("/metrics lacks %s", re)

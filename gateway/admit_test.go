@@ -93,24 +93,6 @@ func TestUploadLimit(t *testing.T) {
 	}
 }
 
-// recorder is an Observer keeping every Record.
-type recorder struct {
-	mu   sync.Mutex
-	recs []Record
-}
-
-func (o *recorder) Observe(_ context.Context, rec Record) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.recs = append(o.recs, rec)
-}
-
-func (o *recorder) last() Record {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.recs[len(o.recs)-1]
-}
-
 // TestPipelineAdmission: with uploads in flight up to the cap, the next upload of that
 // principal is answered 429 TOOMANYREQUESTS with Retry-After, recorded as limited under
 // its account; a pull and another principal's upload go through; a finished upload gives

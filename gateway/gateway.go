@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/portcullis/portcullis/access"
@@ -19,6 +20,7 @@ type gateway struct {
 	authz          Authorizer
 	admitter       Admitter // optional: limits consulted after authorization (admit.go)
 	observers      []Observer
+	gates          []WriteGate // the observers that are also WriteGates
 	log            *slog.Logger
 	basicChallenge string
 	trusted        trustedProxies
@@ -51,6 +53,11 @@ func New(cfg Config) (http.Handler, error) {
 	if g.now == nil {
 		g.now = time.Now
 	}
+	for _, o := range cfg.Observers {
+		if wg, ok := o.(WriteGate); ok {
+			g.gates = append(g.gates, wg)
+		}
+	}
 	return g, nil
 }
 
@@ -63,13 +70,14 @@ type exchange struct {
 	resp   response
 	body   countingBody
 
-	route     Route
-	account   string
-	principal access.Principal
-	decision  access.Decision
-	decided   bool
-	outcome   Outcome
-	reason    string
+	route       Route
+	credentials string
+	account     string
+	principal   access.Principal
+	decision    access.Decision
+	decided     bool
+	outcome     Outcome
+	reason      string
 }
 
 // ServeHTTP is the pipeline, top to bottom: classify the request, authenticate the
@@ -85,6 +93,8 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set(headerRequestID, x.client.id)
 	h.Set(headerNoSniff, "nosniff") // every answer, the backend's too (issue 12)
 	x.resp.ResponseWriter = w
+	x.resp.holdFlush = isWrite(r.Method)
+	x.credentials = credentialsOf(r) // before a backend strips Authorization
 	if r.Body != nil && r.Body != http.NoBody {
 		x.body.ReadCloser = r.Body
 		r.Body = &x.body
@@ -123,6 +133,13 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			rt, r = withoutMount(rt, r)
 			x.route = rt
 		}
+	}
+
+	// Issue 11, "nothing lost": a push or delete is not forwarded while an Observer that
+	// must record it (the audit trail with --audit-fail closed) cannot; reads go on.
+	if ref := g.writeGate(r); ref != nil {
+		g.refuse(w, r, x, ref)
+		return
 	}
 
 	// Admission (issue 12): limits that need the principal, such as concurrent uploads;
@@ -176,6 +193,49 @@ func (g *gateway) forward(w http.ResponseWriter, r *http.Request, rt Route) {
 		return
 	}
 	g.backend.ServeHTTP(w, r)
+}
+
+// writeGate asks every WriteGate whether a write may go on; nil for reads.
+func (g *gateway) writeGate(r *http.Request) *refusal {
+	if !isWrite(r.Method) {
+		return nil
+	}
+	for _, wg := range g.gates {
+		if err := wg.Ready(); err != nil {
+			return &refusal{outcome: OutcomeFailed, reason: "write refused: " + err.Error(),
+				err: errcode.New(errcode.Unavailable, err.Error())}
+		}
+	}
+	return nil
+}
+
+// isWrite reports whether a request of this method changes the registry: a push
+// (POST, PUT, PATCH) or a delete.
+func isWrite(method string) bool {
+	switch method {
+	case http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete:
+		return true
+	}
+	return false
+}
+
+// credentialsOf names the kind of credentials r presents (see Record.Credentials).
+func credentialsOf(r *http.Request) string {
+	a := r.Header.Get("Authorization")
+	if a == "" {
+		if r.TLS != nil && len(r.TLS.VerifiedChains) > 0 {
+			return "mtls"
+		}
+		return ""
+	}
+	scheme, _, _ := strings.Cut(a, " ")
+	switch {
+	case strings.EqualFold(scheme, "basic"):
+		return "basic"
+	case strings.EqualFold(scheme, "bearer"):
+		return "bearer"
+	}
+	return "other"
 }
 
 // refusal is a stage's reason to end a request, with what the client reads.
@@ -280,6 +340,7 @@ func (g *gateway) record(x *exchange, r *http.Request) Record {
 		status = statusClientClosed
 	default:
 		status = http.StatusOK // net/http's answer to a handler that wrote nothing
+		x.resp.noteHeaders()   // with the headers it set
 	}
 	upstream := 0
 	if x.outcome == OutcomeForwarded && !x.resp.ownAnswer && status != statusClientClosed {
@@ -307,7 +368,31 @@ func (g *gateway) record(x *exchange, r *http.Request) Record {
 		BytesIn:        x.body.n,
 		BytesOut:       x.resp.bytesOut,
 		Digest:         x.resp.digest,
+		MediaType:      mediaType(r, &x.resp),
+		ContentLength:  contentLength(x.resp.contentLength),
+		Credentials:    x.credentials,
 	}
+}
+
+// mediaType is the request body's Content-Type for a request that sends one, otherwise
+// the response's.
+func mediaType(r *http.Request, resp *response) string {
+	if ct := r.Header.Get("Content-Type"); ct != "" && isWrite(r.Method) {
+		return ct
+	}
+	return resp.contentType
+}
+
+// contentLength parses a Content-Length header; -1 when absent or not a length.
+func contentLength(s string) int64 {
+	if s == "" {
+		return -1
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 {
+		return -1
+	}
+	return n
 }
 
 func asErrcode(err error) *errcode.Error {

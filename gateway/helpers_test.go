@@ -127,3 +127,21 @@ func errorCode(body string) string {
 	rest := body[i+len(`"code":"`):]
 	return rest[:strings.IndexByte(rest, '"')]
 }
+
+// recorder is an Observer keeping every Record.
+type recorder struct {
+	mu   sync.Mutex
+	recs []Record
+}
+
+func (o *recorder) Observe(_ context.Context, rec Record) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.recs = append(o.recs, rec)
+}
+
+func (o *recorder) last() Record {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.recs[len(o.recs)-1]
+}

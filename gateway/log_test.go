@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"context"
 	"encoding/json"
 	"net/http/httptest"
 	"strings"
@@ -40,21 +39,16 @@ func TestAccessLogLine(t *testing.T) {
 	}
 }
 
-// recordingObserver keeps every Record it is given.
-type recordingObserver struct{ got []Record }
-
-func (o *recordingObserver) Observe(_ context.Context, rec Record) { o.got = append(o.got, rec) }
-
 func TestObserverSeesRecord(t *testing.T) {
-	obs := &recordingObserver{}
+	obs := &recorder{}
 	h, _ := newTestGateway(t, NewInProcess(&echoBackend{}), onlyAlice(), func(c *Config) { c.Observers = []Observer{obs} })
 	for _, uri := range []string{"/v2/team/a/blobs/" + testDigest, "/v2/x/tags/list"} {
 		h.ServeHTTP(httptest.NewRecorder(), basic(httptest.NewRequestWithContext(t.Context(), "GET", uri, nil), "alice"))
 	}
-	if len(obs.got) != 2 {
-		t.Fatalf("%d records", len(obs.got))
+	if len(obs.recs) != 2 {
+		t.Fatalf("%d records", len(obs.recs))
 	}
-	ok, denied := obs.got[0], obs.got[1]
+	ok, denied := obs.recs[0], obs.recs[1]
 	if ok.Status != 200 || ok.UpstreamStatus != 200 || ok.BytesOut != 2 || ok.Principal.Name != "alice" ||
 		ok.Route.Name != "team/a" || ok.Reason != "" || ok.Outcome != OutcomeForwarded || !ok.Decided {
 		t.Fatalf("allowed record: %+v", ok)

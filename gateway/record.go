@@ -87,6 +87,17 @@ type Record struct {
 	// Digest is the response's Docker-Content-Digest: for a manifest push, the digest the
 	// tag now points to, as the backend answered it.
 	Digest string
+	// MediaType is the Content-Type of the request body for a request that sends one
+	// (PUT, POST, PATCH: a manifest push names its media type there), otherwise the
+	// response's. ContentLength is the response's Content-Length header, -1 when it sent
+	// none (a HEAD answers the size of what a GET would send). Notifications read both.
+	MediaType     string
+	ContentLength int64
+	// Credentials is the kind of credentials the request presented, verified or not:
+	// "basic" or "bearer" (the Authorization scheme), "other" for another scheme, "mtls"
+	// for a verified client certificate without an Authorization header, "" for none.
+	// Failed logins are counted by it.
+	Credentials string
 }
 
 // Observer is told about every request once the pipeline has answered it: metrics and the
@@ -95,4 +106,16 @@ type Record struct {
 // deal with its own failures (it cannot change a response that has been written).
 type Observer interface {
 	Observe(ctx context.Context, rec Record)
+}
+
+// WriteGate is an optional ability of an Observer that must record every write it is told
+// of, and so must refuse writes while it cannot: the audit trail with --audit-fail closed
+// while its file cannot be written (issue 11, "nothing lost"). The pipeline asks it
+// before a push or delete (PUT, POST, PATCH, DELETE) goes to the backend; reads never
+// ask.
+type WriteGate interface {
+	// Ready reports whether a write may go to the backend now. An error refuses the
+	// request with 503 UNAVAILABLE, the error's text as the message: say what is wrong
+	// and that reads continue.
+	Ready() error
 }

@@ -81,7 +81,7 @@ func TestRecordPerOutcome(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			obs := &recordingObserver{}
+			obs := &recorder{}
 			backend, authz := tt.backend, tt.authz
 			if backend == nil {
 				backend = NewInProcess(registryLike)
@@ -106,10 +106,10 @@ func TestRecordPerOutcome(t *testing.T) {
 			r.Header.Set("User-Agent", "docker/27")
 			w := httptest.NewRecorder()
 			h.ServeHTTP(w, r)
-			if len(obs.got) != 1 {
-				t.Fatalf("%d records", len(obs.got))
+			if len(obs.recs) != 1 {
+				t.Fatalf("%d records", len(obs.recs))
 			}
-			got := obs.got[0]
+			got := obs.recs[0]
 			if tt.cancel {
 				// The authenticator never saw the request: only the status is asserted.
 				if got.Status != tt.want.Status {

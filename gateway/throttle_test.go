@@ -40,7 +40,7 @@ func (identifyingAuthn) Identify(r *http.Request) (access.Principal, string, boo
 // envelope with Retry-After (whole seconds, rounded up) and no challenge; the Record says
 // throttled and names the account tried (issue 12 fault 3).
 func TestThrottledLogin(t *testing.T) {
-	obs := &recordingObserver{}
+	obs := &recorder{}
 	h, _ := newTestGateway(t, &echoBackend{}, nil, func(c *Config) {
 		c.Authenticator = identifyingAuthn{}
 		c.Observers = []Observer{obs}
@@ -58,7 +58,7 @@ func TestThrottledLogin(t *testing.T) {
 	if got := rec.Header().Get("WWW-Authenticate"); got != "" {
 		t.Errorf("a challenge with a 429: %q", got)
 	}
-	got := obs.got[0]
+	got := obs.recs[0]
 	if got.Outcome != OutcomeThrottled || got.Account != "guesser" || !got.Principal.IsAnonymous() || !strings.Contains(got.Reason, "throttled") {
 		t.Errorf("record %+v", got)
 	}
@@ -68,7 +68,7 @@ func TestThrottledLogin(t *testing.T) {
 // when the Authenticator can tell cheaply (Identifier): the principal of cached
 // credentials, or the account claimed (issue 12 fault 8).
 func TestRefusalNamesSender(t *testing.T) {
-	obs := &recordingObserver{}
+	obs := &recorder{}
 	h, logs := newTestGateway(t, &echoBackend{}, nil, func(c *Config) {
 		c.Authenticator = identifyingAuthn{}
 		c.Observers = []Observer{obs}
@@ -76,7 +76,7 @@ func TestRefusalNamesSender(t *testing.T) {
 	for _, user := range []string{"alice", "mallory", ""} {
 		h.ServeHTTP(httptest.NewRecorder(), basic(httptest.NewRequest("GET", "/v2/a/../b/tags/list", nil), user))
 	}
-	alice, mallory, anon := obs.got[0], obs.got[1], obs.got[2]
+	alice, mallory, anon := obs.recs[0], obs.recs[1], obs.recs[2]
 	if alice.Outcome != OutcomeRefused || alice.Principal.Name != "alice" || alice.Account != "alice" {
 		t.Errorf("cached credentials: %+v", alice)
 	}

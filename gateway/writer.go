@@ -22,6 +22,16 @@ type response struct {
 	bytesOut  int64
 	digest    string
 	ownAnswer bool
+	// contentType and contentLength are the response's headers of those names, as sent.
+	contentType, contentLength string
+	// holdFlush keeps a write's (PUT, POST, PATCH, DELETE) response in net/http's
+	// buffer until ServeHTTP returns (issue 11, "nothing lost"): the Observers, the
+	// audit trail among them, run before it returns, so the client cannot read a 201 for
+	// a push whose record was not written. net/http sends buffered headers only when the
+	// handler returns or flushes, and httputil.ReverseProxy flushes at once when the
+	// upstream's answer has no Content-Length; write answers are a few bytes, so holding
+	// them costs nothing.
+	holdFlush bool
 }
 
 var _ http.Flusher = (*response)(nil)
@@ -29,10 +39,19 @@ var _ http.Flusher = (*response)(nil)
 func (w *response) WriteHeader(code int) {
 	if w.status == 0 && code >= 200 {
 		w.status = code
-		w.digest = w.Header().Get("Docker-Content-Digest")
 		neutralizeActiveContent(w.Header(), code)
+		w.noteHeaders()
 	}
 	w.ResponseWriter.WriteHeader(code)
+}
+
+// noteHeaders keeps what the Record reads of the headers sent: when the final status is
+// sent, or, for a handler that never sends one (net/http's implicit 200), when the
+// pipeline builds the Record.
+func (w *response) noteHeaders() {
+	h := w.Header()
+	w.digest = h.Get("Docker-Content-Digest")
+	w.contentType, w.contentLength = h.Get("Content-Type"), h.Get("Content-Length")
 }
 
 func (w *response) Write(b []byte) (int, error) {
@@ -47,6 +66,9 @@ func (w *response) Write(b []byte) (int, error) {
 func (w *response) Flush() {
 	if w.status == 0 {
 		w.WriteHeader(http.StatusOK)
+	}
+	if w.holdFlush {
+		return // sent when ServeHTTP returns, after the Observers (see holdFlush)
 	}
 	_ = http.NewResponseController(w.ResponseWriter).Flush()
 }

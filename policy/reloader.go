@@ -72,6 +72,9 @@ func (r *Reloader) Reload(ctx context.Context) error { return r.file.Reload(ctx)
 // file system without events, is still seen.
 func (r *Reloader) Run(ctx context.Context) { r.file.Run(ctx) }
 
+// OnReport has f told of every reload attempt (see reload.Value.OnReport).
+func (r *Reloader) OnReport(f func(reload.Report)) { r.file.OnReport(f) }
+
 func (r *Reloader) parse(ctx context.Context, files []reload.File) (*Engine, error) {
 	if r.path == "" {
 		return Default(ctx)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/portcullis/portcullis/audit"
 	"github.com/portcullis/portcullis/registry"
 )
 
@@ -43,6 +44,17 @@ func runGC(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	fmt.Fprintln(stdout, gcSummary(rep, !*del))
+	if *del {
+		ev := audit.Event{Kind: audit.KindGC, GC: &audit.GCSummary{
+			Untagged: *untagged, ManifestsRemoved: rep.ManifestsRemoved, BlobsRemoved: rep.BlobsRemoved,
+			BytesRemoved: rep.BytesRemoved, UploadsRemoved: rep.UploadsRemoved,
+			UploadBytesRemoved: rep.UploadBytesRemoved, Repositories: rep.Repositories,
+		}}
+		if err := appendGC(ctx, cfg, ev, stderr); err != nil {
+			fmt.Fprintf(stderr, "gateway gc: recording the collection in the audit trail: %v\n", err)
+			return 1
+		}
+	}
 	return 0
 }
 

@@ -29,6 +29,8 @@ Usage:
                                    validate the configuration, list every problem, exit 1 if any
   gateway gc [--delete] [--data DIR | --config FILE]
                                    garbage-collect the bundled registry (dry run unless --delete)
+  gateway audit verify|query ... FILE...
+                                   check the audit trail's chain and signatures, or search it
   gateway ca [--data DIR] [--hostname H] [--listen ADDR]
                                    print the self-signed CA and how to make clients trust it
   gateway policy test [DIR] | policy eval ...
@@ -67,6 +69,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runGC(ctx, args, stdout, stderr)
 	case "ca":
 		return runCA(args, stdout, stderr)
+	case "audit":
+		return runAudit(args, stdout, stderr)
 	case "policy":
 		return runPolicy(ctx, args, stdout, stderr)
 	case "token":

@@ -4,14 +4,17 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/portcullis/portcullis/audit"
 	"github.com/portcullis/portcullis/auth"
 	"github.com/portcullis/portcullis/gateway"
+	"github.com/portcullis/portcullis/notify"
 	"github.com/portcullis/portcullis/server"
 )
 
@@ -27,8 +30,10 @@ type metrics struct {
 	bytesOut prometheus.Counter
 	inflight prometheus.Gauge
 	limits   *prometheus.CounterVec
-	// loginFailed and loginThrottled count the login throttle (auth.LoginMetrics).
-	loginFailed    prometheus.Counter
+	// loginFailed counts credentials that did not verify, by method: basic from the
+	// authenticator (auth.LoginMetrics: every failed password verification), the others
+	// from the Records. loginThrottled counts the login throttle's refusals.
+	loginFailed    *prometheus.CounterVec
 	loginThrottled *prometheus.CounterVec
 }
 
@@ -57,10 +62,10 @@ func newMetrics() *metrics {
 		inflight: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "portcullis_requests_in_flight", Help: "Requests being served.",
 		}),
-		loginFailed: prometheus.NewCounter(prometheus.CounterOpts{
+		loginFailed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "portcullis_login_failures_total",
-			Help: "Password verifications that failed (wrong password or unknown user).",
-		}),
+			Help: "Credentials that did not verify, by method: basic (wrong password or unknown user), bearer (a token that did not verify), other.",
+		}, []string{"method"}),
 		loginThrottled: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "portcullis_login_throttled_total",
 			Help: "Logins refused with 429 without verifying the password, by the limit that refused: ip, account, or busy (every verification slot taken).",
@@ -77,6 +82,9 @@ func newMetrics() *metrics {
 	for _, reason := range []string{"ip", "account", "busy"} {
 		m.loginThrottled.WithLabelValues(reason) // exported at 0 from the start
 	}
+	for _, method := range []string{"basic", "bearer"} {
+		m.loginFailed.WithLabelValues(method)
+	}
 	m.reg.MustRegister(m.requests, m.duration, m.bytes, m.inflight, m.limits, m.loginFailed, m.loginThrottled,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -92,6 +100,15 @@ func (m *metrics) Observe(_ context.Context, rec gateway.Record) {
 	m.duration.WithLabelValues(kind).Observe(rec.Duration.Seconds())
 	m.bytesIn.Add(float64(rec.BytesIn))
 	m.bytesOut.Add(float64(rec.BytesOut))
+	// Failed Basic logins are counted by the authenticator (LoginFailed), which also sees
+	// the token endpoint's; the others here.
+	if rec.Outcome == gateway.OutcomeUnauthenticated && rec.Account != "" && rec.Credentials != "basic" {
+		method := rec.Credentials
+		if method != "bearer" {
+			method = "other"
+		}
+		m.loginFailed.WithLabelValues(method).Inc()
+	}
 	if rec.Outcome == gateway.OutcomeLimited {
 		m.limits.WithLabelValues(limitUploads).Inc()
 	}
@@ -111,8 +128,8 @@ func (m *metrics) uploadsInFlight(l *gateway.UploadLimit) {
 	}, func() float64 { return float64(l.InFlight()) }))
 }
 
-// LoginFailed implements auth.LoginMetrics.
-func (m *metrics) LoginFailed() { m.loginFailed.Inc() }
+// LoginFailed implements auth.LoginMetrics: a password that did not verify.
+func (m *metrics) LoginFailed() { m.loginFailed.WithLabelValues("basic").Inc() }
 
 // LoginThrottled implements auth.LoginMetrics.
 func (m *metrics) LoginThrottled(reason string) { m.loginThrottled.WithLabelValues(reason).Inc() }
@@ -139,6 +156,76 @@ func (m *metrics) certExpiry(notAfter func() time.Time) {
 		Name: "portcullis_tls_certificate_not_after_seconds",
 		Help: "Expiry of the certificate the gateway serves, as a Unix time.",
 	}, func() float64 { return float64(notAfter().Unix()) }))
+}
+
+// audit exports the audit trail's counters per sink (file, syslog, webhook), read at
+// each scrape.
+func (m *metrics) audit(stats func() []audit.SinkStats) {
+	m.reg.MustRegister(&statsCollector{
+		label: "sink",
+		descs: sinkDescs("portcullis_audit", "sink", "Audit records"),
+		read: func() []sinkCounts {
+			var out []sinkCounts
+			for _, s := range stats() {
+				out = append(out, sinkCounts{s.Sink, s.Written, s.Dropped, s.Failures, s.Queued})
+			}
+			return out
+		},
+	})
+}
+
+// notifications exports each notification endpoint's counters.
+func (m *metrics) notifications(stats func() []notify.Stats) {
+	m.reg.MustRegister(&statsCollector{
+		label: "endpoint",
+		descs: sinkDescs("portcullis_notifications", "endpoint", "Notification events"),
+		read: func() []sinkCounts {
+			var out []sinkCounts
+			for _, s := range stats() {
+				out = append(out, sinkCounts{s.Endpoint, s.Sent, s.Dropped, s.Failures, s.Queued})
+			}
+			return out
+		},
+	})
+}
+
+// sinkCounts is one sink's counters, whatever kind of sink.
+type sinkCounts struct {
+	name                       string
+	written, dropped, failures uint64
+	queued                     int
+}
+
+// sinkDescs describes written, dropped, failed and queued for a kind of sink.
+func sinkDescs(prefix, label, what string) [4]*prometheus.Desc {
+	return [4]*prometheus.Desc{
+		prometheus.NewDesc(prefix+"_written_total", what+" delivered (written, for the file), by "+label+".", []string{label}, nil),
+		prometheus.NewDesc(prefix+"_dropped_total", what+" lost to a full queue or a rejection, by "+label+".", []string{label}, nil),
+		prometheus.NewDesc(prefix+"_failures_total", "Failed attempts to deliver "+strings.ToLower(what)+" (each retried), by "+label+".", []string{label}, nil),
+		prometheus.NewDesc(prefix+"_queued", what+" waiting to be delivered, by "+label+".", []string{label}, nil),
+	}
+}
+
+// statsCollector turns counters kept elsewhere into metrics at scrape time.
+type statsCollector struct {
+	label string
+	descs [4]*prometheus.Desc
+	read  func() []sinkCounts
+}
+
+func (c *statsCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range c.descs {
+		ch <- d
+	}
+}
+
+func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, s := range c.read() {
+		ch <- prometheus.MustNewConstMetric(c.descs[0], prometheus.CounterValue, float64(s.written), s.name)
+		ch <- prometheus.MustNewConstMetric(c.descs[1], prometheus.CounterValue, float64(s.dropped), s.name)
+		ch <- prometheus.MustNewConstMetric(c.descs[2], prometheus.CounterValue, float64(s.failures), s.name)
+		ch <- prometheus.MustNewConstMetric(c.descs[3], prometheus.GaugeValue, float64(s.queued), s.name)
+	}
 }
 
 // handler serves the registry in the Prometheus text format (at /metrics on the

@@ -12,8 +12,11 @@ import (
 	"path/filepath"
 
 	"github.com/portcullis/portcullis/access"
+	"github.com/portcullis/portcullis/audit"
 	"github.com/portcullis/portcullis/config"
 	"github.com/portcullis/portcullis/gateway"
+	"github.com/portcullis/portcullis/health"
+	"github.com/portcullis/portcullis/notify"
 	"github.com/portcullis/portcullis/registry"
 	"github.com/portcullis/portcullis/server"
 )
@@ -85,6 +88,27 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	defer attached.Close()
 	proxies, _ := cfg.TrustedPrefixes() // validated
 	metrics := newMetrics()
+	trail, err := buildTrail(cfg, logger)
+	if err != nil {
+		return err
+	}
+	notifier, err := buildNotifier(cfg, backend, logger)
+	if err != nil {
+		return err
+	}
+	// Issue 11: the audit trail and the notifications are written last, on the way out.
+	defer closeAudit(trail, notifier, logger)
+	// The audit trail is the last observer: with --audit-fail closed it aborts the answer
+	// to a write it could not record, and the others have counted the request by then.
+	observers := []gateway.Observer{metrics}
+	if notifier != nil {
+		observers = append(observers, notifier)
+		metrics.notifications(notifier.Stats)
+	}
+	if trail != nil {
+		observers = append(observers, trail)
+		metrics.audit(trail.Stats)
+	}
 	uploads := gateway.NewUploadLimit(cfg.MaxUploads, cfg.MaxUploadsPerUser)
 	metrics.uploadsInFlight(uploads)
 	login := newLogin(cfg, users, groups, metrics)
@@ -100,13 +124,17 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 		TrustedProxies: proxies,
 		TLS:            ts != nil,
 		Admitter:       uploads,
-		Observers:      []gateway.Observer{metrics},
+		Observers:      observers,
 	})
 	if err != nil {
 		return fmt.Errorf("building the request pipeline: %w", err)
 	}
 	if tok != nil {
-		if handler, err = tok.mount(handler, cfg, login, authz, proxies, ts != nil, logger); err != nil {
+		var tokenObservers []gateway.TokenObserver
+		if trail != nil {
+			tokenObservers = append(tokenObservers, trail) // token_issued, and failed logins at /token
+		}
+		if handler, err = tok.mount(handler, cfg, login, authz, proxies, ts != nil, tokenObservers, logger); err != nil {
 			return err
 		}
 	}
@@ -115,7 +143,6 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 		Listen:          cfg.Listen,
 		Handler:         metrics.inFlight(handler),
 		OpsListen:       cfg.MetricsListen,
-		Ops:             map[string]http.Handler{"/metrics": metrics.handler()},
 		ShutdownTimeout: cfg.ShutdownTimeout,
 		HeaderTimeout:   cfg.HeaderTimeout,
 		BodyIdleTimeout: cfg.BodyIdleTimeout,
@@ -131,6 +158,15 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 		}
 		metrics.certExpiry(ts.notAfter)
 	}
+	sc.Ops = map[string]http.Handler{
+		"/metrics": metrics.handler(),
+		"/healthz": health.Live(),
+		"/readyz":  health.Ready(health.DefaultTimeout, readiness(cfg, ts, users, authz, trail)...),
+	}
+	if trail != nil {
+		recordReloads(trail, reloaders)
+		reloaders = append(reloaders, trail) // SIGHUP reopens the audit log (logrotate)
+	}
 	sc.Reloaders = reloaders
 	srv, err := server.Listen(sc)
 	if err != nil {
@@ -144,6 +180,24 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 		go b.purgeUploads(ctx, cfg.UploadPurgeAge, cfg.UploadPurgeInterval, logger)
 	}
 	return srv.Serve(ctx)
+}
+
+// closeAudit writes the audit trail's last checkpoint and gives the remote sinks and
+// notification endpoints closeTimeout to deliver their queues; the rest is spilled for
+// the next start.
+func closeAudit(trail *audit.Trail, notifier *notify.Notifier, logger *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
+	defer cancel()
+	if notifier != nil {
+		if err := notifier.Close(ctx); err != nil {
+			logger.Error("notifications at shutdown", "err", err)
+		}
+	}
+	if trail != nil {
+		if err := trail.Close(ctx); err != nil {
+			logger.Error("audit trail at shutdown", "err", err)
+		}
+	}
 }
 
 // buildBackend returns the upstream proxy or the bundled registry, and what to close once

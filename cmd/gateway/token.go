@@ -113,11 +113,11 @@ func (t *tokens) upstreamCredentials(cfg config.Config) func(context.Context, []
 }
 
 // mount puts the token endpoint and the JWKS in front of the pipeline.
-func (t *tokens) mount(pipeline http.Handler, cfg config.Config, login *auth.Basic,
-	authz gateway.Authorizer, proxies []netip.Prefix, tls bool, logger *slog.Logger) (http.Handler, error) {
+func (t *tokens) mount(pipeline http.Handler, cfg config.Config, login *auth.Basic, authz gateway.Authorizer,
+	proxies []netip.Prefix, tls bool, observers []gateway.TokenObserver, logger *slog.Logger) (http.Handler, error) {
 	endpoint, err := gateway.NewTokenEndpoint(gateway.TokenEndpointConfig{
 		Tokens: t.svc, Logins: login, Authorizer: authz, Service: t.svc.Service(),
-		Realm: cfg.Realm, Logger: logger, TrustedProxies: proxies, TLS: tls,
+		Realm: cfg.Realm, Logger: logger, TrustedProxies: proxies, TLS: tls, Observers: observers,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("token endpoint: %w", err)

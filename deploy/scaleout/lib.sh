@@ -11,7 +11,11 @@ compose() {
   SCALEOUT_HTTP_SECRET=${SCALEOUT_HTTP_SECRET:-$(sed -n 's/^SCALEOUT_HTTP_SECRET=//p' "$SCALEOUT_STATE/compose.env" 2>/dev/null)} \
     $(compose_cmd) -p "$SCALEOUT_PROJECT" -f "$here/$topo.yaml" "$@"
 }
-# has_flag NAME: whether the gateway image knows --NAME.
+# has_flag NAME: whether the gateway image knows --NAME. The help is read whole first:
+# `grep -q` in the pipe would exit at the first match and, under pipefail, docker's next
+# write (SIGPIPE) would make the answer "no".
 has_flag() {
-  docker run --rm --network none "portcullis-scaleout-gateway:$SCALEOUT_TAG" serve --help 2>&1 | grep -q -- "-$1\b"
+  local help
+  help=$(docker run --rm --network none "portcullis-scaleout-gateway:$SCALEOUT_TAG" serve --help 2>&1 || true)
+  grep -q -- "-$1\b" <<<"$help"
 }

@@ -94,6 +94,35 @@ type Value[T any] struct {
 
 	mu   sync.Mutex // serialises attempts, so values are published in order
 	seen [sha256.Size]byte
+
+	report atomic.Pointer[func(Report)]
+}
+
+// Report is the outcome of one reload attempt after the first load, for whoever must
+// keep a record of configuration changes (the audit trail's config_reloaded events):
+// which value, its files with the SHA-256 of what was read, and why it failed.
+type Report struct {
+	Name  string
+	Files []FileSum // the files read; when reading failed, those that could be read
+	Err   error     // nil: the new value is in force
+}
+
+// FileSum is a file and the SHA-256 of the content an attempt read.
+type FileSum struct {
+	Path   string
+	SHA256 [sha256.Size]byte
+}
+
+// OnReport sets f to be told of every attempt Run or Reload makes to load a new value,
+// successful or not (not of checks that found the files unchanged). f runs while the
+// attempt holds the value's lock, so it must be quick; nil stops the reports. It may be
+// called at any time.
+func (v *Value[T]) OnReport(f func(Report)) {
+	if f == nil {
+		v.report.Store(nil)
+		return
+	}
+	v.report.Store(&f)
 }
 
 // New reads the files and builds the first value. Unlike later attempts, a failure here
@@ -195,12 +224,31 @@ func (v *Value[T]) attempt(ctx context.Context, force bool) (bool, error) {
 		var next *T
 		if next, err = v.parse(ctx, files); err == nil {
 			v.publish(next)
+			v.reportAttempt(files, nil)
 			return true, nil
 		}
 	}
+	v.reportAttempt(files, err)
 	v.logger.Error("reload failed; keeping the last good version", "what", v.cfg.Name,
 		"path", strings.Join(v.cfg.Paths, ", "), "err", err)
 	return true, err
+}
+
+func (v *Value[T]) reportAttempt(files []File, err error) {
+	f := v.report.Load()
+	if f == nil {
+		return
+	}
+	r := Report{Name: v.cfg.Name, Err: err}
+	for _, file := range files {
+		r.Files = append(r.Files, FileSum{Path: file.Path, SHA256: sha256.Sum256(file.Data)})
+	}
+	if len(files) == 0 {
+		for _, p := range v.cfg.Paths {
+			r.Files = append(r.Files, FileSum{Path: p})
+		}
+	}
+	(*f)(r)
 }
 
 func (v *Value[T]) parse(ctx context.Context, files []File) (*T, error) {

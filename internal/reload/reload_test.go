@@ -2,7 +2,9 @@ package reload
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -263,5 +265,40 @@ func TestRun(t *testing.T) {
 			for wait("the fix") != nil || fx.v.Load().s != "three" {
 			}
 		})
+	}
+}
+
+// TestOnReport: every attempt after the first load is reported, with the files' SHA-256
+// and the error; unchanged checks are not.
+func TestOnReport(t *testing.T) {
+	fx := newFixture(t, "one")
+	var got []string
+	fx.v.OnReport(func(r Report) {
+		s := r.Name
+		for _, f := range r.Files {
+			s += fmt.Sprintf(" %s=%x", filepath.Base(f.Path), f.SHA256[:4])
+		}
+		if r.Err != nil {
+			s += " error"
+		}
+		got = append(got, s)
+	})
+	fx.v.Check(t.Context()) // unchanged: no report
+	fx.write(t, "two")
+	fx.v.Check(t.Context())
+	fx.write(t, "broken")
+	fx.v.Check(t.Context())
+	os.Remove(fx.path)
+	fx.v.Reload(t.Context())
+	sum := func(s string) string { h := sha256.Sum256([]byte(s)); return fmt.Sprintf("%x", h[:4]) }
+	want := []string{"thing file=" + sum("two"), "thing file=" + sum("broken") + " error", "thing file=00000000 error"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("reports %q, want %q", got, want)
+	}
+	fx.v.OnReport(nil)
+	fx.write(t, "three")
+	fx.v.Check(t.Context())
+	if len(got) != 3 {
+		t.Errorf("reported after OnReport(nil): %q", got)
 	}
 }
