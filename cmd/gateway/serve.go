@@ -16,6 +16,7 @@ import (
 	"github.com/portcullis/portcullis/config"
 	"github.com/portcullis/portcullis/gateway"
 	"github.com/portcullis/portcullis/health"
+	"github.com/portcullis/portcullis/metrics"
 	"github.com/portcullis/portcullis/notify"
 	"github.com/portcullis/portcullis/registry"
 	"github.com/portcullis/portcullis/server"
@@ -87,7 +88,7 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	}
 	defer attached.Close()
 	proxies, _ := cfg.TrustedPrefixes() // validated
-	metrics := newMetrics()
+	prom := metrics.New()
 	trail, err := buildTrail(cfg, logger)
 	if err != nil {
 		return err
@@ -100,18 +101,18 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	defer closeAudit(trail, notifier, logger)
 	// The audit trail is the last observer: with --audit-fail closed it aborts the answer
 	// to a write it could not record, and the others have counted the request by then.
-	observers := []gateway.Observer{metrics}
+	observers := []gateway.Observer{prom}
 	if notifier != nil {
 		observers = append(observers, notifier)
-		metrics.notifications(notifier.Stats)
+		prom.NotificationEndpoints(notifier.Stats)
 	}
 	if trail != nil {
 		observers = append(observers, trail)
-		metrics.audit(trail.Stats)
+		prom.AuditSinks(trail.Stats)
 	}
 	uploads := gateway.NewUploadLimit(cfg.MaxUploads, cfg.MaxUploadsPerUser)
-	metrics.uploadsInFlight(uploads)
-	login := newLogin(cfg, users, groups, metrics)
+	prom.UploadsInFlight(uploads)
+	login := newLogin(cfg, users, groups, prom)
 	if tok != nil {
 		login.Identities = tok.svc // a trusted issuer's identity token as a password
 	}
@@ -141,14 +142,14 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 
 	sc := server.Config{
 		Listen:          cfg.Listen,
-		Handler:         metrics.inFlight(handler),
+		Handler:         prom.InFlight(handler),
 		OpsListen:       cfg.MetricsListen,
 		ShutdownTimeout: cfg.ShutdownTimeout,
 		HeaderTimeout:   cfg.HeaderTimeout,
 		BodyIdleTimeout: cfg.BodyIdleTimeout,
 		MaxConnsPerIP:   cfg.MaxConnsPerIP,
 		ConnLimitExempt: proxies,
-		Limits:          metrics,
+		Limits:          prom,
 		Logger:          logger,
 	}
 	if ts != nil {
@@ -156,10 +157,10 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 		if ts.reloader != nil {
 			reloaders = append(reloaders, ts.reloader)
 		}
-		metrics.certExpiry(ts.notAfter)
+		prom.CertExpiry(ts.notAfter)
 	}
 	sc.Ops = map[string]http.Handler{
-		"/metrics": metrics.handler(),
+		"/metrics": prom.Handler(),
 		"/healthz": health.Live(),
 		"/readyz":  health.Ready(health.DefaultTimeout, readiness(cfg, ts, users, authz, trail)...),
 	}

@@ -1,4 +1,4 @@
-package main
+package metrics
 
 import (
 	"context"
@@ -18,10 +18,10 @@ import (
 	"github.com/portcullis/portcullis/server"
 )
 
-// metrics owns the gateway's Prometheus registry (not the global one). It reads each
-// request's gateway.Record as an Observer, so metrics, the access log and the audit trail
-// count the same things.
-type metrics struct {
+// Registry is the gateway's Prometheus registry (not the global one) and the series on it.
+// It reads each request's gateway.Record as an Observer, so metrics, the access log and
+// the audit trail count the same things.
+type Registry struct {
 	reg      *prometheus.Registry
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
@@ -38,13 +38,15 @@ type metrics struct {
 }
 
 var (
-	_ gateway.Observer     = (*metrics)(nil)
-	_ auth.LoginMetrics    = (*metrics)(nil)
-	_ server.LimitObserver = (*metrics)(nil)
+	_ gateway.Observer     = (*Registry)(nil)
+	_ auth.LoginMetrics    = (*Registry)(nil)
+	_ server.LimitObserver = (*Registry)(nil)
 )
 
-func newMetrics() *metrics {
-	m := &metrics{
+// New returns a registry with the request, login and limit series, and Go and process
+// collectors.
+func New() *Registry {
+	m := &Registry{
 		reg: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "portcullis_requests_total",
@@ -91,7 +93,7 @@ func newMetrics() *metrics {
 }
 
 // Observe implements gateway.Observer: it is called once per request with its Record.
-func (m *metrics) Observe(_ context.Context, rec gateway.Record) {
+func (m *Registry) Observe(_ context.Context, rec gateway.Record) {
 	kind := string(rec.Route.Kind)
 	if kind == "" {
 		kind = "unknown"
@@ -118,10 +120,10 @@ func (m *metrics) Observe(_ context.Context, rec gateway.Record) {
 const limitUploads = "uploads"
 
 // LimitReached implements server.LimitObserver.
-func (m *metrics) LimitReached(limit string) { m.limits.WithLabelValues(limit).Inc() }
+func (m *Registry) LimitReached(limit string) { m.limits.WithLabelValues(limit).Inc() }
 
-// uploadsInFlight exports the uploads the upload limit counts.
-func (m *metrics) uploadsInFlight(l *gateway.UploadLimit) {
+// UploadsInFlight exports the uploads the upload limit counts.
+func (m *Registry) UploadsInFlight(l *gateway.UploadLimit) {
 	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "portcullis_uploads_in_flight",
 		Help: "Uploads (blob and manifest writes) in flight, as max_uploads counts them.",
@@ -129,10 +131,10 @@ func (m *metrics) uploadsInFlight(l *gateway.UploadLimit) {
 }
 
 // LoginFailed implements auth.LoginMetrics: a password that did not verify.
-func (m *metrics) LoginFailed() { m.loginFailed.WithLabelValues("basic").Inc() }
+func (m *Registry) LoginFailed() { m.loginFailed.WithLabelValues("basic").Inc() }
 
 // LoginThrottled implements auth.LoginMetrics.
-func (m *metrics) LoginThrottled(reason string) { m.loginThrottled.WithLabelValues(reason).Inc() }
+func (m *Registry) LoginThrottled(reason string) { m.loginThrottled.WithLabelValues(reason).Inc() }
 
 // methodLabel keeps the method label to the registry API's methods: net/http accepts any
 // token as a method, and a label per made-up method would grow the registry without bound
@@ -145,22 +147,22 @@ func methodLabel(method string) string {
 	return "other"
 }
 
-// inFlight counts requests being served.
-func (m *metrics) inFlight(next http.Handler) http.Handler {
+// InFlight counts requests being served.
+func (m *Registry) InFlight(next http.Handler) http.Handler {
 	return promhttp.InstrumentHandlerInFlight(m.inflight, next)
 }
 
-// certExpiry exports the serving certificate's expiry as a Unix time.
-func (m *metrics) certExpiry(notAfter func() time.Time) {
+// CertExpiry exports the serving certificate's expiry as a Unix time.
+func (m *Registry) CertExpiry(notAfter func() time.Time) {
 	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "portcullis_tls_certificate_not_after_seconds",
 		Help: "Expiry of the certificate the gateway serves, as a Unix time.",
 	}, func() float64 { return float64(notAfter().Unix()) }))
 }
 
-// audit exports the audit trail's counters per sink (file, syslog, webhook), read at
+// AuditSinks exports the audit trail's counters per sink (file, syslog, webhook), read at
 // each scrape.
-func (m *metrics) audit(stats func() []audit.SinkStats) {
+func (m *Registry) AuditSinks(stats func() []audit.SinkStats) {
 	m.reg.MustRegister(&statsCollector{
 		label: "sink",
 		descs: sinkDescs("portcullis_audit", "sink", "Audit records"),
@@ -174,8 +176,8 @@ func (m *metrics) audit(stats func() []audit.SinkStats) {
 	})
 }
 
-// notifications exports each notification endpoint's counters.
-func (m *metrics) notifications(stats func() []notify.Stats) {
+// NotificationEndpoints exports each notification endpoint's counters.
+func (m *Registry) NotificationEndpoints(stats func() []notify.Stats) {
 	m.reg.MustRegister(&statsCollector{
 		label: "endpoint",
 		descs: sinkDescs("portcullis_notifications", "endpoint", "Notification events"),
@@ -228,8 +230,8 @@ func (c *statsCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-// handler serves the registry in the Prometheus text format (at /metrics on the
+// Handler serves the registry in the Prometheus text format (at /metrics on the
 // operations listener).
-func (m *metrics) handler() http.Handler {
+func (m *Registry) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
 }
