@@ -53,6 +53,9 @@ func (c *Config) readTrustedIssuers(n *yaml.Node) string {
 			if k.Tag == "!!merge" {
 				return fmt.Sprintf("entry %d (line %d): merge keys are not supported; write the keys out", i+1, k.Line)
 			}
+			if k.Kind == yaml.ScalarNode && k.Tag == "!!null" { // yaml.v3's decoder skips these silently
+				return fmt.Sprintf("entry %d (line %d): a key is empty; write key: value", i+1, k.Line)
+			}
 			if !contains(issuerKeys, k.Value) {
 				return fmt.Sprintf("entry %d (line %d): unknown key %q%s", i+1, k.Line, k.Value, didYouMean(Nearest(k.Value, issuerKeys)))
 			}

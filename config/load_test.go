@@ -419,6 +419,7 @@ func TestTrustedIssuersRead(t *testing.T) {
 		"unknown key":    {"trusted_issuers:\n  - issuer: https://a\n    audiance: x\n", `line 1: trusted_issuers: entry 1 (line 3): unknown key "audiance"; did you mean audience?`},
 		"wrong type":     {"trusted_issuers:\n  - issuer: https://a\n    discovery: maybe\n", "line 1: trusted_issuers: line 3: cannot unmarshal"},
 		"not a mapping":  {"trusted_issuers:\n  - https://a\n", "entry 1 (line 2): want keys such as issuer and audience"},
+		"empty key":      {"trusted_issuers:\n  - issuer: https://a\n    ~: x\n", "entry 1 (line 3): a key is empty"},
 		"no flag for it": {"", ""},
 	} {
 		t.Run(name, func(t *testing.T) {
