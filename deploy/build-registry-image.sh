@@ -10,21 +10,14 @@ die() { echo "build-registry-image: $*" >&2; exit 1; }
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 tag=${1:-${PORTCULLIS_REGISTRY_IMAGE:-portcullis-registry:2.8}}
 bin=$(command -v docker-registry) || die "docker-registry is not installed (apt-get install docker-registry)"
-command -v ldd >/dev/null || die "ldd is not installed"
 command -v docker >/dev/null || die "docker is not installed"
+. "$here/lib/stage.sh"
 
 ctx=$(mktemp -d)
 trap 'rm -rf "$ctx"' EXIT
 root=$ctx/rootfs
-mkdir -p "$root/usr/bin" "$root/etc/docker/registry" "$root/tmp" "$ctx/data"
-chmod 1777 "$root/tmp"
-cp "$bin" "$root/usr/bin/docker-registry"
-# Every library the dynamic loader will look for, and the loader itself, at their paths.
-libs=$(ldd "$bin" | awk '/=> \//{print $3} /^\t\//{print $1}')
-for lib in $libs; do
-  mkdir -p "$root$(dirname "$lib")"
-  cp -L "$lib" "$root$lib"
-done
+mkdir -p "$root/etc/docker/registry" "$ctx/data"
+nlibs=$(stage_binary "$bin" /usr/bin/docker-registry "$root") || die "staging $bin failed"
 cat > "$root/etc/docker/registry/config.yml" <<'YAML'
 version: 0.1
 log:
@@ -48,4 +41,4 @@ YAML
 echo 'registry:x:65532:65532:registry:/var/lib/registry:/usr/bin/docker-registry' > "$root/etc/passwd"
 echo 'registry:x:65532:' > "$root/etc/group"
 docker build -q -f "$here/registry.Dockerfile" -t "$tag" "$ctx"
-echo "build-registry-image: built $tag from $($bin --version 2>/dev/null | awk '{print $NF}') ($(echo $libs | wc -w) libraries)"
+echo "build-registry-image: built $tag from $($bin --version 2>/dev/null | awk '{print $NF}') ($nlibs libraries)"

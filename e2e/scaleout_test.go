@@ -98,8 +98,6 @@ type scaleout struct {
 	pass     string
 	identity string
 	client   *http.Client
-	tokens   bool     // the gateway has the token service (--token-key), issue 10
-	audit    bool     // the gateway has the audit trail (--audit-log), issue 11
 	gateways []string // pin names in haproxy/lb.cfg
 	regs     []string // pin names in haproxy/registries.cfg; [""] for bundled
 }
@@ -133,12 +131,8 @@ func scaleoutUp(t *testing.T, d *docker, topo, tag string) *scaleout {
 	}
 	so.env = []string{"SCALEOUT_PROJECT=" + project, "SCALEOUT_STATE=" + state, "SCALEOUT_TAG=" + tag,
 		"SCALEOUT_BUILD=never", "SCALEOUT_BIND=127.0.0.1", "SCALEOUT_PORT=", "SCALEOUT_WAIT=240"}
-	if so.tokens = so.hasFlag("token-key"); so.tokens {
-		so.env = append(so.env, "SCALEOUT_TOKENS=1")
-	}
-	if so.audit = so.hasFlag("audit-log"); so.audit {
-		so.env = append(so.env, "SCALEOUT_AUDIT=1")
-	}
+	// One token key shared by every replica, and an audit file per replica.
+	so.env = append(so.env, "SCALEOUT_TOKENS=1", "SCALEOUT_AUDIT=1")
 	t.Cleanup(func() { so.down() })
 	start := time.Now()
 	out, err := scaleoutScript(t, so.env, "up.sh", topo)
@@ -190,19 +184,6 @@ func (so *scaleout) down() {
 		t.Errorf("after down.sh, the state directory %s is still there (%v)", so.state, err)
 	}
 	t.Logf("%s: down.sh took %v, nothing left", so.topo, time.Since(start).Round(100*time.Millisecond))
-}
-
-// hasFlag reports whether the gateway image's serve knows --name (features other issues
-// add: the token service, the audit trail).
-func (so *scaleout) hasFlag(name string) bool {
-	tag := ""
-	for _, e := range so.env {
-		if v, ok := strings.CutPrefix(e, "SCALEOUT_TAG="); ok {
-			tag = v
-		}
-	}
-	out, errOut, _ := tryCmd(so.t, "", so.d.bin, "run", "--rm", "--network", "none", "portcullis-scaleout-gateway:"+tag, "serve", "--help")
-	return strings.Contains(out+errOut, "-"+name+" ") || strings.Contains(out+errOut, "-"+name+"\n")
 }
 
 func (so *scaleout) compose(args ...string) (string, error) {
@@ -565,12 +546,8 @@ granted contains {"type": "repository", "name": r.name, "actions": ["pull"]} if 
 }
 
 // sharedTokens: with one --token-key file mounted in every replica, a token issued by one
-// gateway is accepted by every other. Needs the token service (issue 10).
+// gateway is accepted by every other.
 func (so *scaleout) sharedTokens(t *testing.T) {
-	if !so.tokens {
-		t.Skip("the token service (issue 10) is not in this gateway: `gateway serve --help` lists no --token-key; " +
-			"once it is, up.sh mounts one key in every replica (SCALEOUT_TOKENS=1) and this test runs")
-	}
 	scope := "repository:" + so.user + "/hop:pull"
 	for _, issuer := range so.gateways {
 		a, err := so.do(pin{gw: issuer}, "GET", "/token?service=localhost&scope="+scope, so.user, so.pass, nil, nil, 0)
@@ -599,12 +576,8 @@ func (so *scaleout) sharedTokens(t *testing.T) {
 }
 
 // auditPerReplica: each replica writes its own audit file (one chain each); the records
-// of all merge into one time-ordered trail. Needs the audit trail (issue 11).
+// of all merge into one time-ordered trail.
 func (so *scaleout) auditPerReplica(t *testing.T) {
-	if !so.audit {
-		t.Skip("the audit trail (issue 11) is not in this gateway: `gateway serve --help` lists no --audit-log; " +
-			"once it is, up.sh gives each replica its own file (SCALEOUT_AUDIT=1) and this test runs")
-	}
 	var merged []time.Time
 	for _, gw := range so.gateways {
 		out, errOut, err := tryCmd(t, "", so.d.bin, "exec", so.container(gw), "/gateway", "audit", "verify", "/data/audit/"+gw+".log")

@@ -3,9 +3,8 @@
 # scratch around a binary from this machine.
 #   deploy/scaleout/build-images.sh [TAG]        (default: $SCALEOUT_TAG or dev)
 #
-#   portcullis-scaleout-gateway:TAG    the gateway, a static build of this checkout
-#                                      (or $GATEWAY_BIN, a static binary built already)
-#   portcullis-scaleout-registry:TAG   Debian's docker-registry (distribution 2.8) + its libraries
+#   portcullis-scaleout-gateway:TAG    the gateway: deploy/build-image.sh's image of this checkout
+#   portcullis-scaleout-registry:TAG   Debian's docker-registry (distribution 2.8): deploy/build-registry-image.sh
 #   portcullis-scaleout-haproxy:TAG    Debian's haproxy + its libraries (load balancers, S3 shim)
 #   portcullis-scaleout-versitygw:TAG  versitygw (S3 on a directory), static, from versitygw.sh's cache
 #
@@ -13,8 +12,6 @@
 # runs as 65532 and keeps its state under /data, owned by 65532, so a named volume mounted
 # there starts out writable. Needs docker, go, ldd; apt-get installs docker-registry and
 # haproxy when missing (as root).
-# The lead may fold this into deploy/build-image.sh and deploy/build-registry-image.sh
-# (issue 13), which follow the same approach.
 set -euo pipefail
 die() { echo "build-images: $*" >&2; exit 1; }
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -38,17 +35,13 @@ fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-# stage BIN DEST CTX: BIN at DEST inside CTX/rootfs, with every library ldd lists (and
-# the loader) at its own path; a static binary brings none.
+. "$root/deploy/lib/stage.sh"
+# stage BIN DEST CTX: BIN and its libraries in CTX/rootfs (deploy/lib/stage.sh), a passwd
+# entry for 65532 and an empty CTX/data for the image's /data.
 stage() {
-  local bin=$1 dest=$2 ctx=$3 lib
-  mkdir -p "$ctx/rootfs$(dirname "$dest")" "$ctx/rootfs/tmp" "$ctx/rootfs/etc" "$ctx/data"
-  chmod 1777 "$ctx/rootfs/tmp"
-  cp -L "$bin" "$ctx/rootfs$dest"
-  for lib in $(ldd "$bin" 2>/dev/null | awk '/=> \//{print $3} /^\t\//{print $1}'); do
-    mkdir -p "$ctx/rootfs$(dirname "$lib")"
-    cp -L "$lib" "$ctx/rootfs$lib"
-  done
+  local ctx=$3
+  mkdir -p "$ctx/rootfs/etc" "$ctx/data"
+  stage_binary "$1" "$2" "$ctx/rootfs" >/dev/null || die "staging $1 failed"
   echo 'scaleout:x:65532:65532::/data:/nonexistent' >"$ctx/rootfs/etc/passwd"
   echo 'scaleout:x:65532:' >"$ctx/rootfs/etc/group"
 }
@@ -79,17 +72,11 @@ for img in $images; do
   mkdir -p "$ctx"
   case $img in
     gateway)
-      bin=${GATEWAY_BIN:-}
-      if [ -z "$bin" ]; then
-        command -v go >/dev/null || die "go is not installed (or set GATEWAY_BIN)"
-        bin=$work/gateway-bin
-        (cd "$root" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$bin" ./cmd/gateway)
-      fi
-      stage "$bin" /gateway "$ctx"
-      build gateway "$ctx" '["/gateway"]' '["/gateway", "version"]' ;;
+      # The deployment image itself (deploy/build-image.sh): CA bundle, HEALTHCHECK, version.
+      "$root/deploy/build-image.sh" "portcullis-scaleout-gateway:$tag" | grep 'built' | sed 's/^build-image/build-images/' ;;
     registry)
-      stage "$(command -v docker-registry)" /usr/bin/docker-registry "$ctx"
-      build registry "$ctx" '["/usr/bin/docker-registry"]' '["/usr/bin/docker-registry", "--version"]' ;;
+      # registry:2's stand-in (deploy/build-registry-image.sh); the topology mounts its config.
+      "$root/deploy/build-registry-image.sh" "portcullis-scaleout-registry:$tag" | sed 's/^build-registry-image/build-images/' ;;
     haproxy)
       stage "$(command -v haproxy || echo /usr/sbin/haproxy)" /usr/sbin/haproxy "$ctx"
       build haproxy "$ctx" '["/usr/sbin/haproxy", "-W", "-db"]' '["/usr/sbin/haproxy", "-v"]' ;;
