@@ -5,8 +5,9 @@
 #                   a gateway in Basic mode with a cost-10 bcrypt user's Basic header, and a
 #                   gateway in token mode (--auth token) with a bearer token for the same
 #                   user. hload (HTTP/1.1) and h2load (HTTP/2), 16 connections; the two modes
-#                   alternate, PCB_TOKEN_ROUNDS times each, so drift on a shared machine hits
-#                   both; the table gives the medians. The ratio is token / Basic (target
+#                   alternate, PCB_TOKEN_ROUNDS times each (Basic first in odd rounds, token
+#                   first in even ones), so drift on a shared machine hits both; the table
+#                   gives the medians. The ratio is token / Basic (target
 #                   >= 1: a verified token is cached by its hash, so there is no signature
 #                   check per request, as there is no bcrypt per request with Basic). Each
 #                   run also takes the gateway's own CPU time per request (/proc/PID/stat),
@@ -159,14 +160,32 @@ GO_BASIC=$(gomed 'AuthenticatedHEAD/mode=basic'); GO_TOKEN=$(gomed 'Authenticate
 
 declare -A R
 for round in $(seq "$ROUNDS"); do
-  log "round $round/$ROUNDS: HEAD manifest, h1.1, h2 (nghttp2) and h2 (Go), Basic then token"
-  R[basic-h1-$round]=$(h1 basic "$BASIC_URL" "$BASIC_CA" "$BASIC_AUTH")
-  R[pad-h1-$round]=$(h1pad)
-  R[token-h1-$round]=$(h1 token "$TOKEN_URL" "$TOKEN_CA" "$BEARER_AUTH")
-  R[basic-h2-$round]=$(SSL_CERT_FILE=$BASIC_CA h2 basic "$BASIC_URL" "$BASIC_AUTH")
-  R[token-h2-$round]=$(SSL_CERT_FILE=$TOKEN_CA h2 token "$TOKEN_URL" "$BEARER_AUTH")
-  R[basic-h2go-$round]=$(h2go basic "$BASIC_URL" "$BASIC_CA" "$BASIC_AUTH")
-  R[token-h2go-$round]=$(h2go token "$TOKEN_URL" "$TOKEN_CA" "$BEARER_AUTH")
+  # Odd rounds run Basic first, even rounds token first, so that load which builds up or
+  # fades within a round does not always favour the same mode.
+  order="basic token"; [ $((round % 2)) = 0 ] && order="token basic"
+  log "round $round/$ROUNDS: HEAD manifest, h1.1, h2 (nghttp2) and h2 (Go), ${order/ / then }"
+  for m in $order; do
+    if [ "$m" = basic ]; then
+      R[basic-h1-$round]=$(h1 basic "$BASIC_URL" "$BASIC_CA" "$BASIC_AUTH")
+      R[pad-h1-$round]=$(h1pad)
+    else
+      R[token-h1-$round]=$(h1 token "$TOKEN_URL" "$TOKEN_CA" "$BEARER_AUTH")
+    fi
+  done
+  for m in $order; do
+    if [ "$m" = basic ]; then
+      R[basic-h2-$round]=$(SSL_CERT_FILE=$BASIC_CA h2 basic "$BASIC_URL" "$BASIC_AUTH")
+    else
+      R[token-h2-$round]=$(SSL_CERT_FILE=$TOKEN_CA h2 token "$TOKEN_URL" "$BEARER_AUTH")
+    fi
+  done
+  for m in $order; do
+    if [ "$m" = basic ]; then
+      R[basic-h2go-$round]=$(h2go basic "$BASIC_URL" "$BASIC_CA" "$BASIC_AUTH")
+    else
+      R[token-h2go-$round]=$(h2go token "$TOKEN_URL" "$TOKEN_CA" "$BEARER_AUTH")
+    fi
+  done
 done
 log "token issuance: GET /token with the cost-10 user's Basic credentials (cached), h1.1"
 t0=$(cpu "$PID_OF_token")
