@@ -14,7 +14,7 @@ import (
 type field struct {
 	name  string // flag name; the YAML key and the variable are derived from it
 	usage string // flag help; a `quoted` word names the value (see flag.UnquoteUsage)
-	ptr   any    // *string, *[]string, *time.Duration or *int inside a Config
+	ptr   any    // *string, *[]string, *time.Duration, *int or *bool inside a Config
 }
 
 func (f field) key() string { return strings.ReplaceAll(f.name, "-", "_") }
@@ -66,6 +66,7 @@ func fields(c *Config) []field {
 		{"token-ttl", "`duration` an access token is valid", &c.TokenTTL},
 		{"token-key", "PEM `file` with the key (and optionally its certificates) to sign tokens (default: generated in DATA/token)", &c.TokenKey},
 		{"token-alg", "`algorithm` of generated token keys: ES256 or RS256", &c.TokenAlg},
+		{"token-x5c", "put the signing key's certificate (x5c) in clients' tokens, for a registry that verifies them itself against the token CA (registry 2.8); tokens for --upstream always carry it", &c.TokenX5C},
 		{"refresh-ttl", "`duration` a refresh token (docker's identity token) is valid", &c.RefreshTTL},
 		{"upstream-auth", "what to present --upstream: none, or token (a token for exactly the access granted) (`mode`)", &c.UpstreamAuth},
 		{"audit-log", "audit trail `file` ('-' for stdout; default off)", &c.AuditLog},
@@ -127,6 +128,12 @@ func (f field) setText(s string) string {
 			return err.Error()
 		}
 		*p = n
+	case *bool:
+		b, err := ParseBool(s)
+		if err != nil {
+			return err.Error()
+		}
+		*p = b
 	default:
 		panic(fmt.Sprintf("config: field %s has unsupported type %T", f.name, f.ptr))
 	}
@@ -141,6 +148,22 @@ func ParseCount(s string) (int, error) {
 	}
 	return n, nil
 }
+
+// ParseBool reads a switch as the environment and the flags take it: true or false, and
+// 1/0, yes/no, on/off (any case), as YAML 1.1 files wrote them.
+func ParseBool(s string) (bool, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "true", "1", "yes", "y", "on":
+		return true, nil
+	case "false", "0", "no", "n", "off":
+		return false, nil
+	}
+	return false, fmt.Errorf("%q is not true or false", s)
+}
+
+// isBool reports whether the field is a switch: its flag may be given without a value
+// (--token-x5c), which means true.
+func (f field) isBool() bool { _, ok := f.ptr.(*bool); return ok }
 
 // setFlag sets the field from the values of its flag: a list takes every value given
 // (the flag repeated), anything else the last.
@@ -163,6 +186,11 @@ func (f field) text() string {
 		return formatDuration(*p)
 	case *int:
 		return strconv.Itoa(*p)
+	case *bool:
+		if *p {
+			return "true"
+		}
+		return "" // a switch off by default shows no default in --help, as flag.Bool does
 	}
 	return ""
 }

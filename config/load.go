@@ -29,21 +29,23 @@ func NewLoader(fs *flag.FlagSet, environ func() []string) *Loader {
 	for _, f := range fields(&defaults) {
 		vals := new([]string)
 		l.flags[f.name] = vals
-		fs.Var(flagValue{vals, f.text()}, f.name, f.usage)
+		fs.Var(flagValue{vals, f.text(), f.isBool()}, f.name, f.usage)
 	}
 	return l
 }
 
 // flagValue records what a flag was given; Read parses it, so a bad value is one more
 // problem in the list rather than the end of flag parsing. String is the default, which
-// the help shows.
+// the help shows. A switch's flag alone (--token-x5c) is given "true" by the flag package.
 type flagValue struct {
-	vals *[]string
-	def  string
+	vals   *[]string
+	def    string
+	isBool bool
 }
 
 func (v flagValue) String() string     { return v.def }
 func (v flagValue) Set(s string) error { *v.vals = append(*v.vals, s); return nil }
+func (v flagValue) IsBoolFlag() bool   { return v.isBool }
 
 // Load reads the configuration (after fs.Parse) and validates it. The error lists every
 // problem at once, reading and validation alike, as *Problem values (see Problems), each

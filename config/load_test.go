@@ -205,7 +205,8 @@ func FuzzParse(f *testing.F) {
 		"listen: [1]\n", "{}", "- a", "realm: \"\\u0000\"", "shutdown_timeout: 10\n", "listn: x\nrealm: [a]\n",
 		"hostname: &h a\nrealm: *h\n", "realm: !!binary aGVsbG8=\n", "listen: :1\nlisten: :2\n", "---\n", "a: 1\n---\nb: 2\n",
 		"hostname: a\n", "trusted_proxy: ~\n", "shutdown_timeout: \"1h\"\n",
-		"trusted_issuers:\n  - issuer: https://a\n    audience: x\n    algorithms: [RS256]\n", "trusted_issuers: [{issuer: a, discovery: true}]\n"} {
+		"trusted_issuers:\n  - issuer: https://a\n    audience: x\n    algorithms: [RS256]\n", "trusted_issuers: [{issuer: a, discovery: true}]\n",
+		"token_x5c: yes\n", "token_x5c: \"true\"\n", "token_x5c: ~\n", "token_x5c: !!binary b24=\n"} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -357,6 +358,65 @@ trusted_issuers:
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Validate does not say %q:\n%v", want, err)
 		}
+	}
+}
+
+// TestTokenX5C: token_x5c is a switch in all three sources, off by default; the flag
+// alone turns it on, and a value that is not a boolean is a problem where it was given.
+func TestTokenX5C(t *testing.T) {
+	if Defaults().TokenX5C {
+		t.Error("token_x5c is on by default")
+	}
+	dir := t.TempDir()
+	file := filepath.Join(dir, "gw.yaml")
+	os.WriteFile(file, []byte("auth: token\ntoken_x5c: yes\n"), 0o600)
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  map[string]string
+		want bool
+	}{
+		{"file (YAML 1.1 yes)", []string{"--config", file}, nil, true},
+		{"variable over the file", []string{"--config", file}, map[string]string{"GATEWAY_TOKEN_X5C": "false"}, false},
+		{"flag alone", []string{"--token-x5c"}, map[string]string{"GATEWAY_TOKEN_X5C": "0"}, true},
+		{"flag=false over the variable", []string{"--token-x5c=false"}, map[string]string{"GATEWAY_TOKEN_X5C": "true"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := loader(t, tc.args, tc.env).Load()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.TokenX5C != tc.want {
+				t.Errorf("TokenX5C = %v, want %v", c.TokenX5C, tc.want)
+			}
+		})
+	}
+
+	os.WriteFile(file, []byte("auth: token\ntoken_x5c: maybe\n"), 0o600)
+	_, err := loader(t, []string{"--config", file, "--token-x5c=perhaps"}, map[string]string{"GATEWAY_TOKEN_X5C": "sometimes"}).Load()
+	for _, want := range []string{`gw.yaml:2: token_x5c: "maybe" is not true or false`,
+		`GATEWAY_TOKEN_X5C: "sometimes" is not true or false`, `--token-x5c: "perhaps" is not true or false`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("problems do not say %q:\n%v", want, err)
+		}
+	}
+	os.WriteFile(file, []byte("token_x5c: [true]\n"), 0o600)
+	if _, err := loader(t, []string{"--config", file}, nil).Load(); err == nil || !strings.Contains(err.Error(), "token_x5c: want true or false, not a list") {
+		t.Errorf("a list for token_x5c: %v", err)
+	}
+
+	// --help shows the switch without a value and without a default.
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	var help strings.Builder
+	fs.SetOutput(&help)
+	NewLoader(fs, func() []string { return nil })
+	fs.PrintDefaults()
+	i := strings.Index(help.String(), "-token-x5c\n")
+	if i < 0 {
+		t.Fatalf("--help has no bare -token-x5c line:\n%s", help.String())
+	}
+	if line, _, _ := strings.Cut(help.String()[i+len("-token-x5c\n"):], "\n  -"); strings.Contains(line, "(default") {
+		t.Errorf("--help gives the switch a default: %q", line)
 	}
 }
 

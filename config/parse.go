@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"regexp"
 	"strconv"
@@ -157,6 +158,17 @@ func (f field) setNode(n *yaml.Node) string {
 			return err.Error()
 		}
 		*p = c
+	case *bool:
+		// As yaml.v3 reads a bool (true, false, and YAML 1.1's yes/no/on/off), so that
+		// a file means what it meant to any YAML tool; null is false.
+		if n.Kind != yaml.ScalarNode {
+			return "want true or false, not " + kindName(n)
+		}
+		var b bool
+		if err := n.Decode(&b); err != nil {
+			return fmt.Sprintf("%q is not true or false", n.Value)
+		}
+		*p = b
 	}
 	return ""
 }

@@ -363,6 +363,19 @@ func tokenKid(t *testing.T, tok string) string {
 	return k
 }
 
+// headerX5C reports whether a token's header carries x5c.
+func headerX5C(t *testing.T, tok string) bool {
+	t.Helper()
+	h, _, _ := strings.Cut(tok, ".")
+	b, err := base64URL(h)
+	var hdr map[string]json.RawMessage
+	if err != nil || json.Unmarshal(b, &hdr) != nil {
+		t.Fatalf("token header %q does not decode", h)
+	}
+	_, ok := hdr["x5c"]
+	return ok
+}
+
 func kidOf(tok string) string {
 	h, _, _ := strings.Cut(tok, ".")
 	b, err := base64URL(h)
@@ -376,18 +389,25 @@ func kidOf(tok string) string {
 
 // TestTokenRegistry2 puts Debian's docker-registry 2.8 configured with auth: token,
 // trusting the gateway's token CA, (a) behind the gateway with --upstream-auth token and
-// (b) standalone with its realm pointing at the gateway.
+// (b) standalone with its realm pointing at the gateway. Clients' tokens carry x5c only
+// with --token-x5c, which (b) needs: registry 2.8 finds the key by x5c alone, so (a) runs
+// without it (the tokens the gateway presents the upstream always carry x5c), and the
+// gateway verifies both kinds by kid.
 func TestTokenRegistry2(t *testing.T) {
 	t.Parallel()
 	testenv.NeedTool(t, "docker-registry")
 	testenv.NeedTool(t, "skopeo")
-	data := t.TempDir()
-	runCmd(t, "", gatewayBin, "token", "print-ca", "--data", data) // creates the token CA first
-	ca := filepath.Join(data, "token", "ca.crt")
-	regAuth := func(realm string) string {
+	regAuth := func(realm, ca string) string {
 		return fmt.Sprintf("auth:\n  token:\n    realm: %s\n    service: localhost\n    issuer: portcullis\n    rootcertbundle: %s\n", realm, ca)
 	}
-	behind := testenv.Registry2With(t, "", regAuth("https://gateway.invalid/token"))
+	// tokenCA creates a gateway's token CA before the gateway starts, as a registry's
+	// configuration is written first.
+	tokenCA := func(t *testing.T, data string) string {
+		runCmd(t, "", gatewayBin, "token", "print-ca", "--data", data)
+		return filepath.Join(data, "token", "ca.crt")
+	}
+	data := t.TempDir()
+	behind := testenv.Registry2With(t, "", regAuth("https://gateway.invalid/token", tokenCA(t, data)))
 	g := startGateway(t, data, tokenFlags(t, "--upstream", "http://"+behind, "--upstream-auth", "token")...)
 
 	t.Run("behind the gateway", func(t *testing.T) {
@@ -405,13 +425,38 @@ func TestTokenRegistry2(t *testing.T) {
 		if s, _ := g.bearerStatus(t, "GET", direct, foreignToken(t, adminUser, "repository:"+adminUser+"/behind:pull")); s != 401 {
 			t.Errorf("direct request with a token from another key: %d, want 401", s)
 		}
-		// Control: a token the gateway issued is what the registry accepts.
-		if s, _ := g.bearerStatus(t, "GET", direct, g.fetchToken(t, adminUser, adminPass, "repository:"+adminUser+"/behind:pull")); s != 200 {
-			t.Errorf("direct request with the gateway's token: %d, want 200", s)
+		// A client's token, by default, has no x5c: small on every request, and verified
+		// by the gateway (by kid), while a registry 2.8 cannot find its key.
+		tok := g.fetchToken(t, adminUser, adminPass, "repository:"+adminUser+"/behind:pull")
+		if x5c := headerX5C(t, tok); x5c {
+			t.Errorf("a token from /token without --token-x5c has x5c (%d bytes)", len(tok))
+		}
+		if len(tok) > 512 {
+			t.Errorf("a token for one scope is %d bytes, want well under 1 KiB without x5c", len(tok))
+		}
+		if s, _ := g.bearerStatus(t, "GET", g.URL+"/v2/"+adminUser+"/behind/tags/list", tok); s != 200 {
+			t.Errorf("the gateway refused its own token without x5c: %d", s)
+		}
+		if s, _ := g.bearerStatus(t, "GET", direct, tok); s != 401 {
+			t.Errorf("registry 2.8 answered a token without x5c %d, want 401", s)
 		}
 	})
 	t.Run("standalone with the gateway as its realm", func(t *testing.T) {
-		reg := testenv.Registry2With(t, "", regAuth(g.URL+"/token"))
+		// The registry verifies clients' tokens itself: it needs --token-x5c.
+		data := t.TempDir()
+		ca := tokenCA(t, data)
+		g := startGateway(t, data, tokenFlags(t, "--token-x5c")...)
+		reg := testenv.Registry2With(t, "", regAuth(g.URL+"/token", ca))
+		tok := g.fetchToken(t, adminUser, adminPass, "repository:"+adminUser+"/standalone:pull")
+		if !headerX5C(t, tok) {
+			t.Fatal("a token from /token with --token-x5c has no x5c")
+		}
+		if s, _ := g.bearerStatus(t, "GET", g.URL+"/v2/", tok); s != 200 {
+			t.Errorf("the gateway refused its own token with x5c: %d", s)
+		}
+		if s, _ := g.bearerStatus(t, "GET", "http://"+reg+"/v2/", tok); s != 200 {
+			t.Errorf("registry 2.8 answered the gateway's token with x5c %d, want 200", s)
+		}
 		bin := testenv.NeedTool(t, "skopeo")
 		authFile := filepath.Join(t.TempDir(), "auth.json")
 		runCmd(t, adminPass, bin, "login", "--tls-verify=false", "--authfile", authFile, "-u", adminUser, "--password-stdin", reg)

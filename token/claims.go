@@ -12,12 +12,18 @@ import (
 // are the Docker registry token spec's (distribution's ClaimSet): aud is one string,
 // which is all distribution 2.8 reads (v3 reads a string or a list), and access is what
 // was granted. The private ones are the package's own; registries ignore them.
+//
+// Every byte rides on every request, so a token holds what registries read and little
+// more: iss, aud, exp and access (what distribution 2.8 and v3 check, with nbf, which an
+// absent one passes), sub (the user they log; none for the anonymous), iat and a short
+// jti. No nbf, which would equal iat. Tokens minted before had one, and typ and x5c in
+// the header; they verify alike (nbf is checked when present).
 type Claims struct {
 	Issuer    string            `json:"iss"`
-	Subject   string            `json:"sub"`
+	Subject   string            `json:"sub,omitempty"`
 	Audience  string            `json:"aud"`
 	ExpiresAt int64             `json:"exp"`
-	NotBefore int64             `json:"nbf"`
+	NotBefore int64             `json:"nbf,omitempty"`
 	IssuedAt  int64             `json:"iat"`
 	ID        string            `json:"jti"`
 	Access    []access.Resource `json:"access"`

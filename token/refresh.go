@@ -3,7 +3,6 @@ package token
 import (
 	"context"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -32,11 +31,11 @@ func (s *Service) MintRefresh(p access.Principal) (string, error) {
 	now := s.now().Truncate(time.Second)
 	c := &Claims{
 		Issuer: s.issuer, Subject: p.Name, Audience: s.issuer,
-		IssuedAt: now.Unix(), NotBefore: now.Unix(), ExpiresAt: now.Add(s.refreshTTL).Unix(),
-		ID: rand.Text(), Access: []access.Resource{},
+		IssuedAt: now.Unix(), ExpiresAt: now.Add(s.refreshTTL).Unix(),
+		ID: newJTI(), Access: []access.Resource{},
 		Binding: binding(s.keys.signing().bind, p.Name, stamp),
 	}
-	return s.sign(c)
+	return s.sign(c, false) // no registry accepts it: no x5c
 }
 
 // Redeem verifies a refresh token and returns the user it stands for, as a password login

@@ -58,6 +58,14 @@ type Config struct {
 	Groups Groups
 	// Trusted are the external issuers whose identity tokens are accepted (CI jobs).
 	Trusted []IssuerConfig
+	// X5C puts the signing key's certificate chain (x5c) in the header of the access
+	// tokens clients get (from /token, and refreshed): what a registry that verifies them
+	// itself against the token CA needs (distribution 2.8 reads our kid as a libtrust key
+	// id, which it is not). Off, a token for one scope is about 420 bytes rather than
+	// 1.1 KiB on every request; the gateway verifies both by kid.
+	// Tokens minted for the upstream always carry x5c, refresh tokens never (no registry
+	// accepts them).
+	X5C bool
 	// CacheSize bounds the verified tokens remembered (default 4096).
 	CacheSize int
 	// Now is the clock (time.Now when nil).
@@ -73,6 +81,7 @@ type Service struct {
 	service    string
 	ttl        time.Duration
 	refreshTTL time.Duration
+	x5c        bool
 	users      Stamps
 	groups     Groups
 	now        func() time.Time
@@ -108,7 +117,7 @@ func New(cfg Config) (*Service, error) {
 		cfg.Now = time.Now
 	}
 	s := &Service{
-		keys: cfg.Keys, issuer: cfg.Issuer, service: cfg.Service, ttl: cfg.TTL, refreshTTL: cfg.RefreshTTL,
+		keys: cfg.Keys, issuer: cfg.Issuer, service: cfg.Service, ttl: cfg.TTL, refreshTTL: cfg.RefreshTTL, x5c: cfg.X5C,
 		users: cfg.Users, groups: cfg.Groups, now: cfg.Now, log: orDiscard(cfg.Logger),
 		trusted: map[string]*issuerKeys{},
 	}
@@ -171,28 +180,32 @@ func (s *Service) Keys() *Keys { return s.keys }
 // TTL is an access token's lifetime.
 func (s *Service) TTL() time.Duration { return s.ttl }
 
+// X5C reports whether the access tokens clients get carry x5c (Config.X5C).
+func (s *Service) X5C() bool { return s.x5c }
+
 // ErrTooLarge is why Mint refuses a token that would be larger than MaxTokenSize (an
 // identity token with huge claims, which the verifier would refuse): the error wraps
 // access.ErrBadCredentials, since those credentials cannot be used here.
 var ErrTooLarge = errors.New("token: the token would be larger than 8 KiB (identity claims too large)")
 
-// Mint signs an access token for p granting exactly granted, valid for TTL. The anonymous
-// principal's token has no subject; a principal authenticated by a trusted issuer's
-// identity token (method bearer) carries its claims and groups along.
+// Mint signs an access token for p granting exactly granted, valid for TTL, with x5c in
+// its header when Config.X5C says so. The anonymous principal's token has no subject; a
+// principal authenticated by a trusted issuer's identity token (method bearer) carries its
+// claims and groups along.
 func (s *Service) Mint(p access.Principal, granted []access.Resource) (string, error) {
-	tok, _, err := s.mint(p, granted, s.ttl)
+	tok, _, err := s.mint(p, granted, s.ttl, s.x5c)
 	return tok, err
 }
 
-func (s *Service) mint(p access.Principal, granted []access.Resource, ttl time.Duration) (string, time.Time, error) {
+func (s *Service) mint(p access.Principal, granted []access.Resource, ttl time.Duration, x5c bool) (string, time.Time, error) {
 	now := s.now().Truncate(time.Second)
 	if granted == nil {
 		granted = []access.Resource{}
 	}
 	c := &Claims{
 		Issuer: s.issuer, Subject: p.Name, Audience: s.service,
-		IssuedAt: now.Unix(), NotBefore: now.Unix(), ExpiresAt: now.Add(ttl).Unix(),
-		ID: rand.Text(), Access: granted,
+		IssuedAt: now.Unix(), ExpiresAt: now.Add(ttl).Unix(),
+		ID: newJTI(), Access: granted,
 	}
 	if p.IsAnonymous() {
 		c.Subject = ""
@@ -200,20 +213,26 @@ func (s *Service) mint(p access.Principal, granted []access.Resource, ttl time.D
 	if p.Method == access.MethodBearer {
 		c.Identity, c.Groups = p.Claims, p.Groups
 	}
-	tok, err := s.sign(c)
+	tok, err := s.sign(c, x5c)
 	if errors.Is(err, ErrTooLarge) {
 		err = &access.BadCredentialsError{Account: p.Name, Err: err}
 	}
 	return tok, now, err
 }
 
-// sign signs c with the current key; the header carries kid (the JWK thumbprint) and x5c
-// (the key's certificate from the token CA).
-func (s *Service) sign(c *Claims) (string, error) {
+// sign signs c with the current key. The header is alg and kid (the JWK thumbprint, by
+// which the gateway and distribution v3 find the key), and with x5c the key's
+// certificate chain from the token CA (what distribution 2.8 verifies against its
+// rootcertbundle: about 600 bytes of a token's 1.1 KiB, sent with every request). No
+// typ: it is optional (RFC 7519 5.1) and no registry reads it.
+func (s *Service) sign(c *Claims, x5c bool) (string, error) {
 	k := s.keys.signing()
 	t := jwt.NewWithClaims(k.method, c)
+	delete(t.Header, "typ")
 	t.Header["kid"] = k.kid
-	t.Header["x5c"] = k.x5c
+	if x5c {
+		t.Header["x5c"] = k.x5c
+	}
 	out, err := t.SignedString(k.signer)
 	if err != nil {
 		return "", fmt.Errorf("token: signing: %w", err)
@@ -222,6 +241,14 @@ func (s *Service) sign(c *Claims) (string, error) {
 		return "", ErrTooLarge
 	}
 	return out, nil
+}
+
+// newJTI is a token's jti: 96 random bits, unique enough for tokens that live minutes
+// (rand.Text's 130 bits took 10 more bytes on every request).
+func newJTI() string {
+	var b [12]byte
+	rand.Read(b[:])
+	return b64.EncodeToString(b[:])
 }
 
 // verified is what a token was found to say, remembered by its hash until it expires.
@@ -316,7 +343,7 @@ func (s *Service) verify(ctx context.Context, raw string, own bool) (*verified, 
 
 // hashToken is the cache key of a token: its SHA-256, so the cache holds no token, taken
 // over the string's own bytes (SHA-256 only reads them) rather than a copy: a token is
-// about 1 KiB, hashed on every request.
+// up to 1.1 KiB, hashed on every request.
 func hashToken(raw string) [sha256.Size]byte {
 	return sha256.Sum256(unsafe.Slice(unsafe.StringData(raw), len(raw)))
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/pem"
 	"errors"
 	"os"
@@ -41,17 +42,18 @@ func TestMintVerify(t *testing.T) {
 	if p.Limit == nil || !p.Limit.Allows(granted[0]) || p.Limit.Allows(pull("other")) {
 		t.Errorf("limit = %+v, want exactly the granted access", p.Limit)
 	}
-	// The wire format registries read: aud one string, access claim, kid and x5c.
+	// The wire format registries read: aud one string, access claim, kid; by default no
+	// x5c (Config.X5C), no typ and no nbf, which would equal iat.
 	var c Claims
 	tok, _, err := jwt.NewParser().ParseUnverified(m, &c)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tok.Header["kid"] != f.keys.CurrentKID() || tok.Header["x5c"] == nil || tok.Header["alg"] != ES256 {
-		t.Errorf("header = %v", tok.Header)
+	if len(tok.Header) != 2 || tok.Header["kid"] != f.keys.CurrentKID() || tok.Header["alg"] != ES256 {
+		t.Errorf("header = %v, want alg and kid only", tok.Header)
 	}
-	if c.Issuer != DefaultIssuer || c.Audience != "registry.test" || c.Subject != "alice" || c.ID == "" ||
-		c.IssuedAt != f.clock.Now().Unix() || c.ExpiresAt != f.clock.Now().Add(DefaultTTL).Unix() {
+	if c.Issuer != DefaultIssuer || c.Audience != "registry.test" || c.Subject != "alice" || len(c.ID) != 16 ||
+		c.IssuedAt != f.clock.Now().Unix() || c.ExpiresAt != f.clock.Now().Add(DefaultTTL).Unix() || c.NotBefore != 0 {
 		t.Errorf("claims = %+v", c)
 	}
 	if strings.Contains(m, "identity") {
@@ -290,4 +292,120 @@ func TestUpstreamAuthorization(t *testing.T) {
 	if h5, _ := f.svc.UpstreamAuthorization(t.Context(), a, "alice"); h5 == h1 {
 		t.Error("a token with less than a minute to live was reused")
 	}
+}
+
+// headerOf is the JOSE header of a compact token, decoded without verifying anything.
+func headerOf(t *testing.T, tok string) map[string]any {
+	t.Helper()
+	parsed, _, err := jwt.NewParser().ParseUnverified(tok, &Claims{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return parsed.Header
+}
+
+// verifiesAsRegistry28 checks an x5c header as distribution 2.8 does before it checks the
+// signature: the leaf, with the rest as intermediates, verifies against the token CA
+// (rootcertbundle) for any key usage, and is for the signing key.
+func verifiesAsRegistry28(t *testing.T, f *fixture, hdr map[string]any) {
+	t.Helper()
+	chain, _ := hdr["x5c"].([]any)
+	if len(chain) == 0 {
+		t.Fatalf("header %v has no x5c", hdr)
+	}
+	der, err := base64.StdEncoding.DecodeString(chain[0].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pemCA, _ := os.ReadFile(f.keys.CAFile())
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(pemCA)
+	if _, err := leaf.Verify(x509.VerifyOptions{Roots: roots, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}); err != nil {
+		t.Errorf("x5c does not verify against the token CA: %v", err)
+	}
+	if !publicEqual(leaf.PublicKey, f.keys.signing().public) {
+		t.Error("x5c leaf is not for the signing key")
+	}
+}
+
+// TestX5C: clients' access tokens carry x5c only with Config.X5C, and are then about 1.1
+// KiB rather than 400 bytes; the upstream's always carry it, refresh tokens never. The
+// gateway verifies all of them by kid, and tokens in the format minted before (typ, nbf,
+// x5c, a 26-character jti) still verify.
+func TestX5C(t *testing.T) {
+	grant := []access.Resource{{Type: "repository", Name: "bench/app", Actions: []string{"pull"}}}
+	small, big := newFixture(t), newFixture(t, func(c *Config) { c.X5C = true })
+	for _, tc := range []struct {
+		name string
+		f    *fixture
+		x5c  bool
+	}{{"default", small, false}, {"x5c", big, true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.f.svc.X5C() != tc.x5c {
+				t.Errorf("X5C() = %v", tc.f.svc.X5C())
+			}
+			at, err := tc.f.svc.Mint(alicePrincipal(), grant)
+			if err != nil {
+				t.Fatal(err)
+			}
+			hdr := headerOf(t, at)
+			if _, has := hdr["x5c"]; has != tc.x5c {
+				t.Errorf("access token header %v: x5c present %v, want %v", hdr, has, tc.x5c)
+			}
+			if tc.x5c {
+				verifiesAsRegistry28(t, tc.f, hdr)
+			}
+			if tc.x5c != (len(at) > 1000) || len(at) > 1200 {
+				t.Errorf("access token is %d bytes (x5c %v)", len(at), tc.x5c)
+			}
+			t.Logf("access token for one scope: %d bytes", len(at))
+			if p, err := tc.f.svc.VerifyToken(t.Context(), at); err != nil || p.Name != "alice" || !p.Limit.Allows(grant[0]) {
+				t.Errorf("VerifyToken = %+v, %v", p, err)
+			}
+
+			rt, err := tc.f.svc.MintRefresh(alicePrincipal())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if h := headerOf(t, rt); h["x5c"] != nil {
+				t.Errorf("refresh token header %v has x5c", h)
+			}
+			if _, err := tc.f.svc.Redeem(t.Context(), rt); err != nil {
+				t.Errorf("Redeem: %v", err)
+			}
+
+			up, err := tc.f.svc.UpstreamAuthorization(t.Context(), grant, "alice")
+			if err != nil {
+				t.Fatal(err)
+			}
+			verifiesAsRegistry28(t, tc.f, headerOf(t, strings.TrimPrefix(up, "Bearer ")))
+		})
+	}
+
+	t.Run("tokens minted before the change", func(t *testing.T) {
+		f := small
+		sk := f.keys.signing()
+		now := f.clock.Now()
+		at := forge(t, sk.method, sk.signer, &Claims{Issuer: DefaultIssuer, Subject: "alice", Audience: "registry.test",
+			IssuedAt: now.Unix(), NotBefore: now.Unix(), ExpiresAt: now.Add(time.Minute).Unix(),
+			ID: "BKXEBWHHDZI6O5SKTYZFW43SO5", Access: grant}, map[string]any{"kid": sk.kid, "x5c": sk.x5c})
+		if h := headerOf(t, at); h["typ"] != "JWT" || h["x5c"] == nil {
+			t.Fatalf("old-format header = %v", h)
+		}
+		if p, err := f.svc.VerifyToken(t.Context(), at); err != nil || !p.Limit.Allows(grant[0]) {
+			t.Errorf("an old-format access token: %+v, %v", p, err)
+		}
+		stamp, _ := f.users.Stamp("alice")
+		rt := forge(t, sk.method, sk.signer, &Claims{Issuer: DefaultIssuer, Subject: "alice", Audience: DefaultIssuer,
+			IssuedAt: now.Unix(), NotBefore: now.Unix(), ExpiresAt: now.Add(time.Hour).Unix(),
+			ID: "BKXEBWHHDZI6O5SKTYZFW43SO6", Access: []access.Resource{}, Binding: binding(sk.bind, "alice", stamp)},
+			map[string]any{"kid": sk.kid, "x5c": sk.x5c})
+		if p, err := f.svc.Redeem(t.Context(), rt); err != nil || p.Name != "alice" {
+			t.Errorf("an old-format refresh token: %+v, %v", p, err)
+		}
+	})
 }

@@ -25,7 +25,8 @@ type upstreamToken struct {
 // UpstreamAuthorization is the Authorization value the gateway presents to an upstream
 // registry configured with `auth: token` for one forwarded request: a short-lived access
 // token minted for subject with exactly the access the gateway granted that request.
-// The registry, trusting the token CA, then accepts only what the gateway judged.
+// The registry, trusting the token CA, then accepts only what the gateway judged: these
+// tokens carry x5c whatever Config.X5C says.
 func (s *Service) UpstreamAuthorization(_ context.Context, granted []access.Resource, subject string) (string, error) {
 	var b strings.Builder
 	b.WriteString(subject)
@@ -42,7 +43,7 @@ func (s *Service) UpstreamAuthorization(_ context.Context, granted []access.Reso
 	if subject == "" {
 		p = access.Anonymous()
 	}
-	tok, issued, err := s.mint(p, granted, upstreamTTL)
+	tok, issued, err := s.mint(p, granted, upstreamTTL, true) // the registry verifies it: x5c
 	if err != nil {
 		return "", err
 	}

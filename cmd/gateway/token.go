@@ -44,7 +44,7 @@ func buildTokens(cfg config.Config, users *auth.Htpasswd, groups *auth.Groups, l
 	}
 	tc := token.Config{
 		Keys: keys, Issuer: cfg.TokenIssuer, Service: cfg.TokenServiceName(),
-		TTL: cfg.TokenTTL, RefreshTTL: cfg.RefreshTTL, Users: users, Logger: logger,
+		TTL: cfg.TokenTTL, RefreshTTL: cfg.RefreshTTL, X5C: cfg.TokenX5C, Users: users, Logger: logger,
 	}
 	if groups != nil { // a nil *auth.Groups is not a nil interface
 		tc.Groups = groups
@@ -60,7 +60,7 @@ func buildTokens(cfg config.Config, users *auth.Htpasswd, groups *auth.Groups, l
 		return nil, err
 	}
 	logger.Info("token service", "auth", cfg.Auth, "service", svc.Service(), "issuer", svc.Issuer(),
-		"kid", keys.CurrentKID(), "token_ca", keys.CAFile(), "trusted_issuers", len(cfg.TrustedIssuers))
+		"kid", keys.CurrentKID(), "token_ca", keys.CAFile(), "x5c", svc.X5C(), "trusted_issuers", len(cfg.TrustedIssuers))
 	return &tokens{svc: svc, keys: keys, issuers: len(cfg.TrustedIssuers)}, nil
 }
 

@@ -86,6 +86,10 @@ func registryConfig(cfg config.Config, caFile string) string {
 	fmt.Fprintf(&b, "auth:\n  token:\n    realm: %s\n    service: %s\n    issuer: %s\n    rootcertbundle: %s\n",
 		realm, cfg.TokenServiceName(), cfg.TokenIssuer, caFile)
 	fmt.Fprintf(&b, "# v3 registries may also read the key set: jwks: (a copy of %s)\n", "https://<gateway>/.well-known/jwks.json")
+	if !cfg.TokenX5C {
+		b.WriteString("# A registry that clients reach directly (its realm at the gateway) needs tokens with x5c:\n" +
+			"# start the gateway with --token-x5c (token_x5c: true). Behind it with --upstream-auth token, no need.\n")
+	}
 	return b.String()
 }
 
