@@ -57,6 +57,8 @@ func fields(c *Config) []field {
 		{"max-uploads", "uploads in flight at once, in total (`number`; 0: no cap)", &c.MaxUploads},
 		{"max-uploads-per-user", "uploads in flight at once per user (`number`; 0: no cap)", &c.MaxUploadsPerUser},
 		{"max-conns-per-ip", "connections open at once per client address (`number`; 0: no cap)", &c.MaxConnsPerIP},
+		{"ui", "serve the web UI at /ui/ (`true` or false)", &c.UI},
+		{"ui-session-ttl", "`duration` a web UI sign-in lasts", &c.UISessionTTL},
 		{"log-format", "log `format`: text or json", &c.LogFormat},
 		{"log-level", "log `level`: debug, info, warn or error", &c.LogLevel},
 		{"auth", "client authentication `mode`: basic, or token (the Docker token flow, tokens from /token)", &c.Auth},
