@@ -108,9 +108,10 @@ type tab struct {
 
 	mu       sync.Mutex
 	dialogs  []string
-	problems []string // console errors, exceptions, error log entries
-	requests []string // URL of every request, navigations included
-	navs     []string // URL of every main-frame navigation requested or done
+	problems []string        // console errors, exceptions, error log entries
+	requests []string        // URL of every request, navigations included
+	navs     []string        // URL of every main-frame navigation requested or done
+	failing  map[string]bool // URLs answered with an error status on purpose (allowStatus)
 }
 
 // newTab opens a tab in a fresh browser context (its own cookie jar) named after the
@@ -118,7 +119,7 @@ type tab struct {
 func (b *browser) newTab(name string) *tab {
 	t := b.t
 	t.Helper()
-	tb := &tab{b: b, t: t, name: name}
+	tb := &tab{b: b, t: t, name: name, failing: map[string]bool{}}
 	ctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithNewBrowserContext(), chromedp.WithListener(tb.observe))
 	t.Cleanup(cancel)
 	tb.ctx = ctx
@@ -153,7 +154,8 @@ func (tb *tab) observe(ev any) {
 		}
 		tb.problems = append(tb.problems, fmt.Sprintf("exception at %s:%d: %s", d.URL, d.LineNumber, msg))
 	case *log.EventEntryAdded:
-		if e := ev.Entry; e.Level == log.EntryLevelError || e.Level == log.EntryLevelWarning {
+		if e := ev.Entry; (e.Level == log.EntryLevelError || e.Level == log.EntryLevelWarning) &&
+			!(e.Source == log.EntrySourceNetwork && tb.failing[e.URL]) {
 			tb.problems = append(tb.problems, fmt.Sprintf("log %s %s: %s (%s)", e.Level, e.Source, e.Text, e.URL))
 		}
 	case *network.EventRequestWillBeSent:
@@ -262,6 +264,22 @@ func (tb *tab) submit(sel string) int64 {
 	return resp.Status
 }
 
+// submitScript evaluates js, which submits a form, and waits for the page it leads to,
+// returning its status.
+func (tb *tab) submitScript(js string) int64 {
+	tb.t.Helper()
+	ctx, cancel := context.WithTimeout(tb.ctx, browserTimeout)
+	defer cancel()
+	resp, err := chromedp.RunResponse(ctx, chromedp.Evaluate[chromedp.Void](js))
+	if err != nil {
+		tb.t.Fatalf("script submitting a form (%s): %v", tb.name, err)
+	}
+	if resp == nil {
+		tb.t.Fatalf("script submitting a form (%s): no page loaded", tb.name)
+	}
+	return resp.Status
+}
+
 // location returns the tab's current URL path and query.
 func (tb *tab) location() string {
 	tb.t.Helper()
@@ -308,8 +326,8 @@ func (tb *tab) screenshot(name string) string {
 	return file
 }
 
-// cookie returns the value of the tab's cookie name for the gateway's origin ("" if none).
-func (tb *tab) cookie(name string) string {
+// cookie returns the tab's cookie name for the gateway's /ui/ (nil if none).
+func (tb *tab) cookie(name string) *network.Cookie {
 	tb.t.Helper()
 	res := runIn(tb, "cookies", func(ctx context.Context, _ *chromedp.Target) (*network.GetCookiesResult, error) {
 		r, err := chromedp.Call(ctx, network.GetCookies, network.GetCookiesParams{URLs: []string{tb.b.origin + "/ui/"}})
@@ -317,8 +335,23 @@ func (tb *tab) cookie(name string) string {
 	})
 	for _, c := range res.Cookies {
 		if c.Name == name {
-			return c.Value
+			return c
 		}
 	}
-	return ""
+	return nil
+}
+
+// in makes the tab fail t (a subtest) from now on; the tab is used by one goroutine at a
+// time.
+func (tb *tab) in(t *testing.T) *tab {
+	tb.t = t
+	return tb
+}
+
+// allowStatus says that the document at path answers with an error status on purpose,
+// so the browser's "Failed to load resource" entry for it is not a problem.
+func (tb *tab) allowStatus(path string) {
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	tb.failing[tb.b.origin+path] = true
 }
