@@ -51,10 +51,10 @@ func TestWebUI(t *testing.T) {
 		}
 		tb.screenshot("login")
 		tb.fillLogin(uiOwner, "wrong-password")
+		tb.allowStatus("/ui/login")
 		if st := tb.submit("#login button[type=submit]"); st == http.StatusOK || st >= 500 {
 			t.Errorf("a wrong password answered %d", st)
 		}
-		tb.allowStatus("/ui/login")
 		if n := tb.count(`p.error[role="alert"]`); n != 1 {
 			t.Errorf("a wrong password shows %d p.error[role=alert], want 1", n)
 		}
@@ -313,6 +313,9 @@ func TestWebUI(t *testing.T) {
 			if c := tb.text("#config"); !strings.Contains(c, hostileArch) {
 				t.Errorf("%s:%s section#config %q lacks the literal architecture %q", uiHostileRepo, tag, c, hostileArch)
 			}
+			if got := tb.texts("#referrers tr.referrer td.artifact-type"); !slices.Equal(got, []string{hostileArtifactType}) {
+				t.Errorf("%s:%s referrers' artifact types %q, want the literal [%s]", uiHostileRepo, tag, got, hostileArtifactType)
+			}
 			tb.checkInert("hostile manifest page " + tag)
 		}
 		tb.screenshot("hostile-manifest")
@@ -459,6 +462,8 @@ func (tb *tab) checkInert(what string) {
 			}
 		}
 		for (const a of document.querySelectorAll("a[href], area[href]")) {
+			// html/template defuses an unsafe URL as #ZgotmplZ: a pushed value made a link.
+			if (a.getAttribute("href").includes("ZgotmplZ")) bad.push("link made of a pushed value " + a.outerHTML.slice(0, 120));
 			const u = new URL(a.href);
 			if (u.origin !== origin || !u.pathname.startsWith("/ui/")) bad.push("link " + a.getAttribute("href"));
 		}

@@ -97,13 +97,16 @@ var hostileAnnotations = map[string]string{
 // (object keys) and careless templates (nothing here is markup: tags cannot hold it).
 var hostileTags = []string{"__proto__", "constructor", "1"}
 
+// hostileArtifactType is the artifact type of a referrer of the hostile image.
+const hostileArtifactType = `application/vnd.evil+json"><script>alert(6)</script>`
+
 // hostileArch is the architecture in the hostile image's config, shown on its page.
 const hostileArch = `<svg onload=alert(4)>`
 
 // uiFixtures is what the fixtures pushed, for the test to compare the pages with.
 type uiFixtures struct {
-	index, amd64, arm64, old, referrer, private, hostile v1.Hash
-	created                                              map[string]time.Time // by platform
+	index, amd64, arm64, old, referrer, private, hostile, hostileReferrer v1.Hash
+	created                                                               map[string]time.Time // by platform
 }
 
 // pushUIFixtures pushes the test's repositories as uiOwner with go-containerregistry.
@@ -156,6 +159,13 @@ func pushUIFixtures(t *testing.T, g *gateway) uiFixtures {
 		}
 	}
 	f.hostile = mustDigest(t, hostile)
+	hostileSize, err := hostile.Size()
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.hostileReferrer = pushArtifact(t, g, uiHostileRepo, hostileArtifactType, v1.Descriptor{
+		MediaType: types.OCIManifestSchema1, Digest: f.hostile, Size: hostileSize,
+	})
 	return f
 }
 
