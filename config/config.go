@@ -110,6 +110,12 @@ type Config struct {
 	// /64); more are closed when accepted. Trusted proxies are not counted. Default 256;
 	// 0 for no cap.
 	MaxConnsPerIP int `yaml:"max_conns_per_ip"`
+	// UI serves the web UI at /ui/ on the listener (issue 15): sign in with the same users,
+	// browse what you may pull, delete what the policy lets you delete, read the audit
+	// trail. Default true; false leaves /ui/ unserved (404).
+	UI bool `yaml:"ui"`
+	// UISessionTTL is how long a web UI sign-in lasts. Default 1h.
+	UISessionTTL time.Duration `yaml:"ui_session_ttl"`
 	// LogFormat is text (default) or json.
 	LogFormat string `yaml:"log_format"`
 	// LogLevel is debug, info (default), warn or error.
@@ -271,6 +277,8 @@ func Defaults() Config {
 		MaxUploads:        512,
 		MaxUploadsPerUser: 64,
 		MaxConnsPerIP:     256,
+		UI:                true,
+		UISessionTTL:      time.Hour,
 		LogFormat:         "text",
 		LogLevel:          "info",
 		Auth:              AuthBasic,

@@ -14,7 +14,7 @@ import (
 type field struct {
 	name  string // flag name; the YAML key and the variable are derived from it
 	usage string // flag help; a `quoted` word names the value (see flag.UnquoteUsage)
-	ptr   any    // *string, *[]string, *time.Duration or *int inside a Config
+	ptr   any    // *string, *[]string, *time.Duration, *int or *bool inside a Config
 }
 
 func (f field) key() string { return strings.ReplaceAll(f.name, "-", "_") }
@@ -57,6 +57,8 @@ func fields(c *Config) []field {
 		{"max-uploads", "uploads in flight at once, in total (`number`; 0: no cap)", &c.MaxUploads},
 		{"max-uploads-per-user", "uploads in flight at once per user (`number`; 0: no cap)", &c.MaxUploadsPerUser},
 		{"max-conns-per-ip", "connections open at once per client address (`number`; 0: no cap)", &c.MaxConnsPerIP},
+		{"ui", "serve the web UI at /ui/ (`true` or false)", &c.UI},
+		{"ui-session-ttl", "`duration` a web UI sign-in lasts", &c.UISessionTTL},
 		{"log-format", "log `format`: text or json", &c.LogFormat},
 		{"log-level", "log `level`: debug, info, warn or error", &c.LogLevel},
 		{"auth", "client authentication `mode`: basic, or token (the Docker token flow, tokens from /token)", &c.Auth},
@@ -127,6 +129,12 @@ func (f field) setText(s string) string {
 			return err.Error()
 		}
 		*p = n
+	case *bool:
+		b, err := ParseBool(s)
+		if err != nil {
+			return err.Error()
+		}
+		*p = b
 	default:
 		panic(fmt.Sprintf("config: field %s has unsupported type %T", f.name, f.ptr))
 	}
@@ -163,8 +171,21 @@ func (f field) text() string {
 		return formatDuration(*p)
 	case *int:
 		return strconv.Itoa(*p)
+	case *bool:
+		return strconv.FormatBool(*p)
 	}
 	return ""
+}
+
+// ParseBool reads a switch: true, false, yes, no, on, off, 1 or 0, in any case.
+func ParseBool(s string) (bool, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "true", "yes", "on", "1":
+		return true, nil
+	case "false", "no", "off", "0":
+		return false, nil
+	}
+	return false, fmt.Errorf("%q is not true or false", s)
 }
 
 // formatDuration is d as people write it: 60s rather than 1m0s, 2m rather than 2m0s.

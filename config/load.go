@@ -29,7 +29,8 @@ func NewLoader(fs *flag.FlagSet, environ func() []string) *Loader {
 	for _, f := range fields(&defaults) {
 		vals := new([]string)
 		l.flags[f.name] = vals
-		fs.Var(flagValue{vals, f.text()}, f.name, f.usage)
+		_, isBool := f.ptr.(*bool)
+		fs.Var(flagValue{vals, f.text(), isBool}, f.name, f.usage)
 	}
 	return l
 }
@@ -38,9 +39,13 @@ func NewLoader(fs *flag.FlagSet, environ func() []string) *Loader {
 // problem in the list rather than the end of flag parsing. String is the default, which
 // the help shows.
 type flagValue struct {
-	vals *[]string
-	def  string
+	vals   *[]string
+	def    string
+	isBool bool // --ui alone means --ui=true
 }
+
+// IsBoolFlag lets a switch be given without a value (flag's boolFlag).
+func (v flagValue) IsBoolFlag() bool { return v.isBool }
 
 func (v flagValue) String() string     { return v.def }
 func (v flagValue) Set(s string) error { *v.vals = append(*v.vals, s); return nil }

@@ -157,6 +157,16 @@ func (f field) setNode(n *yaml.Node) string {
 			return err.Error()
 		}
 		*p = c
+	case *bool:
+		s, msg := scalar(n, "true or false")
+		if msg != "" {
+			return msg
+		}
+		b, err := ParseBool(s)
+		if err != nil {
+			return err.Error()
+		}
+		*p = b
 	}
 	return ""
 }

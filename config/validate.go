@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"time"
 )
 
 // Validate checks every field and returns all problems joined, each a *Problem naming
@@ -108,6 +109,9 @@ func (c Config) Validate() error {
 	}
 	if c.HeaderTimeout <= 0 {
 		bad("header_timeout", "must be positive, e.g. 30s")
+	}
+	if c.UI && (c.UISessionTTL < time.Minute || c.UISessionTTL > 7*24*time.Hour) {
+		bad("ui_session_ttl", "must be between 1m and 168h, e.g. 1h")
 	}
 	if c.BodyIdleTimeout < 0 {
 		bad("body_idle_timeout", "must be 0 (off) or positive, e.g. 60s")

@@ -95,6 +95,9 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	x.resp.ResponseWriter = w
 	x.resp.holdFlush = isWrite(r.Method)
 	x.credentials = credentialsOf(r) // before a backend strips Authorization
+	if _, ok := principalFrom(r.Context()); ok {
+		x.credentials = CredentialsSession // the web UI's, on behalf of a signed-in user
+	}
 	if r.Body != nil && r.Body != http.NoBody {
 		x.body.ReadCloser = r.Body
 		r.Body = &x.body
@@ -258,6 +261,10 @@ type refusal struct {
 // identify notes who sent a request refused before it was authenticated, when the
 // Authenticator can tell cheaply (Identifier): never a password hash for a refusal.
 func (g *gateway) identify(r *http.Request, x *exchange) {
+	if p, ok := principalFrom(r.Context()); ok {
+		x.principal, x.account = p, p.Name
+		return
+	}
 	id, ok := g.authn.(Identifier)
 	if !ok {
 		return

@@ -95,7 +95,8 @@ type Record struct {
 	ContentLength int64
 	// Credentials is the kind of credentials the request presented, verified or not:
 	// "basic" or "bearer" (the Authorization scheme), "other" for another scheme, "mtls"
-	// for a verified client certificate without an Authorization header, "" for none.
+	// for a verified client certificate without an Authorization header, "session" for
+	// a principal the context carried (WithPrincipal: the web UI), "" for none.
 	// Failed logins are counted by it.
 	Credentials string
 }

@@ -62,12 +62,17 @@ func label(user string) string {
 // recorder between the gateway and the registry and a second server on the bare registry
 // for seeding content without going through the gateway.
 type stack struct {
-	URL   string       // the gateway
-	Bare  string       // the registry alone
-	Host  string       // host:port of the gateway, for image references
-	Reg   http.Handler // the backend behind the recorder
-	seen  *recorder
-	authz gateway.Authorizer
+	URL  string       // the gateway
+	Bare string       // the registry alone
+	Host string       // host:port of the gateway, for image references
+	Reg  http.Handler // the backend behind the recorder
+	// Pipeline is the gateway handler the server serves, Login its Basic authenticator
+	// (what the web UI signs in with), Dir the stack's temporary directory.
+	Pipeline http.Handler
+	Login    *auth.Basic
+	Dir      string
+	seen     *recorder
+	authz    gateway.Authorizer
 }
 
 // newStack serves authz in front of a fresh registry (or in front of backend, when not
@@ -104,7 +109,7 @@ func newStack(t testing.TB, authz gateway.Authorizer, backend http.Handler) *sta
 	if err != nil {
 		t.Fatalf("auth.NewGroups: %v", err)
 	}
-	s := &stack{authz: authz}
+	s := &stack{authz: authz, Dir: dir}
 	if backend == nil {
 		reg, err := registry.New(registry.Options{Root: filepath.Join(dir, "registry"), Logger: logger})
 		if err != nil {
@@ -117,9 +122,10 @@ func newStack(t testing.TB, authz gateway.Authorizer, backend http.Handler) *sta
 	}
 	s.Reg = backend
 	s.seen = &recorder{next: backend}
+	s.Login = &auth.Basic{Users: users, Groups: groups, Realm: "portcullis-test"}
 	h, err := gateway.New(gateway.Config{
 		Backend:       gateway.NewInProcess(s.seen),
-		Authenticator: &auth.Basic{Users: users, Groups: groups, Realm: "portcullis-test"},
+		Authenticator: s.Login,
 		Authorizer:    authz,
 		Logger:        logger,
 		Realm:         "portcullis-test",
@@ -127,6 +133,7 @@ func newStack(t testing.TB, authz gateway.Authorizer, backend http.Handler) *sta
 	if err != nil {
 		t.Fatalf("gateway.New: %v", err)
 	}
+	s.Pipeline = h
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	s.URL = srv.URL

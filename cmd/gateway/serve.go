@@ -130,6 +130,7 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("building the request pipeline: %w", err)
 	}
+	pipeline := handler
 	if tok != nil {
 		var tokenObservers []gateway.TokenObserver
 		if trail != nil {
@@ -138,6 +139,9 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 		if handler, err = tok.mount(handler, cfg, login, authz, proxies, ts != nil, tokenObservers, logger); err != nil {
 			return err
 		}
+	}
+	if handler, err = mountUI(handler, pipeline, cfg, login, authz, proxies, trail, logger); err != nil { // ui.go
+		return err
 	}
 
 	sc := server.Config{

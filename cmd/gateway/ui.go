@@ -1,0 +1,117 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/portcullis/portcullis/audit"
+	"github.com/portcullis/portcullis/auth"
+	"github.com/portcullis/portcullis/config"
+	"github.com/portcullis/portcullis/gateway"
+	"github.com/portcullis/portcullis/ui"
+)
+
+// uiKeyFile holds the key web UI sessions are signed with, so they survive a restart.
+func uiKeyFile(cfg config.Config) string { return filepath.Join(cfg.Data, "ui", "session.key") }
+
+// mountUI puts the web UI (issue 15) in front of next: /ui/ is the UI, and a browser's
+// GET / goes to it; everything else is next's. pipeline is the gateway's request
+// pipeline, which the UI calls as the signed-in user. next is returned as it is with
+// --ui=false.
+func mountUI(next, pipeline http.Handler, cfg config.Config, login *auth.Basic, authz gateway.Authorizer,
+	proxies []netip.Prefix, trail *audit.Trail, logger *slog.Logger) (http.Handler, error) {
+	if !cfg.UI {
+		return next, nil
+	}
+	uc := ui.Config{
+		Pipeline:   pipeline,
+		Authorizer: authz,
+		Login:      login,
+		KeyFile:    uiKeyFile(cfg),
+		SessionTTL: cfg.UISessionTTL,
+		PublicHost: cfg.PublicHost(),
+		ClientIP:   func(r *http.Request) netip.Addr { return clientIP(r, proxies) },
+		Logger:     logger,
+	}
+	if trail != nil && cfg.AuditLog != "" && cfg.AuditLog != "-" {
+		uc.Audit = &ui.AuditSource{
+			Files:         func() []string { return auditFiles(cfg.AuditLog, cfg.AuditLogKeepCount()) },
+			PublicKeyFile: filepath.Join(auditDir(cfg), audit.PublicKeyFile),
+		}
+	}
+	h, err := ui.New(uc)
+	if err != nil {
+		return nil, fmt.Errorf("web UI: %w", err)
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case strings.HasPrefix(r.URL.Path, "/ui/"):
+			h.ServeHTTP(w, r)
+		case r.URL.Path == "/ui" || (r.URL.Path == "/" && r.Method == http.MethodGet && wantsHTML(r)):
+			http.Redirect(w, r, "/ui/", http.StatusFound)
+		default:
+			next.ServeHTTP(w, r)
+		}
+	}), nil
+}
+
+// wantsHTML reports whether a request is a browser's navigation (Accept names text/html).
+func wantsHTML(r *http.Request) bool {
+	return strings.Contains(r.Header.Get("Accept"), "text/html")
+}
+
+// auditFiles is the audit log and its rotated files (log.1 ... log.keep) that exist.
+func auditFiles(log string, keep int) []string {
+	var files []string
+	for i := keep; i >= 1; i-- {
+		name := log + "." + strconv.Itoa(i)
+		if _, err := os.Stat(name); err == nil {
+			files = append(files, name)
+		}
+	}
+	if _, err := os.Stat(log); err == nil {
+		files = append(files, log)
+	}
+	return files
+}
+
+// clientIP is the address a web UI sign-in comes from, for the login throttle: the peer,
+// or behind a trusted proxy the nearest X-Forwarded-For entry that is not one.
+func clientIP(r *http.Request, proxies []netip.Prefix) netip.Addr {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return netip.Addr{}
+	}
+	ip := ap.Addr().Unmap()
+	trusted := func(a netip.Addr) bool {
+		for _, p := range proxies {
+			if p.Contains(a) {
+				return true
+			}
+		}
+		return false
+	}
+	if !trusted(ip) {
+		return ip
+	}
+	var hops []string
+	for _, v := range r.Header.Values("X-Forwarded-For") {
+		hops = append(hops, strings.Split(v, ",")...)
+	}
+	for i := len(hops) - 1; i >= 0; i-- {
+		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			return ip
+		}
+		if ip = a.Unmap(); !trusted(ip) {
+			return ip
+		}
+	}
+	return ip
+}
