@@ -605,6 +605,9 @@ func copyToDocs(t *testing.T, tb *tab, name string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := os.MkdirAll(filepath.Join(repoRoot, "docs"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(filepath.Join(repoRoot, "docs", "ui-"+name+".png"), b, 0o644); err != nil {
 		t.Fatal(err)
 	}
