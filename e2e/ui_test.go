@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -56,7 +57,14 @@ func TestWebUI(t *testing.T) {
 			t.Errorf("a wrong password answered %d", st)
 		}
 		if n := tb.count(`p.error[role="alert"]`); n != 1 {
-			t.Errorf("a wrong password shows %d p.error[role=alert], want 1", n)
+			t.Fatalf("a wrong password shows %d p.error[role=alert], want 1", n)
+		}
+		wrongPassword := tb.text(`p.error[role="alert"]`)
+		tb.checkAccessible("login page")
+		tb.fillLogin("mallory", "wrong-password")
+		tb.submit("#login button[type=submit]")
+		if unknown := tb.text(`p.error[role="alert"]`); unknown != wrongPassword {
+			t.Errorf("an unknown user is told %q, a wrong password %q: the form tells them apart", unknown, wrongPassword)
 		}
 		tb.signIn(uiOwner, uiOwnerPass)
 		if user := tb.text("#user"); user != uiOwner {
@@ -78,7 +86,7 @@ func TestWebUI(t *testing.T) {
 		aliceSession = c
 		tb.checkQuiet("sign-in")
 		bob.in(t).signIn(uiOther, uiOtherPass)
-		carol.in(t).signIn(uiAdmin, uiAdminPass)
+		carol.in(t).signInKeyboard(uiAdmin, uiAdminPass)
 	})
 
 	t.Run("only permitted repositories", func(t *testing.T) {
@@ -91,6 +99,7 @@ func TestWebUI(t *testing.T) {
 		}
 		tb.screenshot("repositories")
 		copyToDocs(t, tb, "repositories")
+		tb.checkAccessible("repositories page")
 		tb.do("filter", chromedp.SendKeys(chromedp.ID("filter"), "priv"))
 		if got := eval[[]string](tb, `Array.from(document.querySelectorAll("#repos li"), li => li).filter(li => li.offsetParent !== null).map(li => li.textContent.trim())`); !slices.Equal(got, []string{uiPrivateRepo}) {
 			t.Errorf("after typing %q in the filter the visible repositories are %q, want [%s]", "priv", got, uiPrivateRepo)
@@ -141,6 +150,10 @@ func TestWebUI(t *testing.T) {
 		if s := tb.text(row + "td.media-type"); s != "application/vnd.oci.image.index.v1+json" {
 			t.Errorf("media type of the index %q", s)
 		}
+		if title := tb.attr(row+"td.size", "title"); title == "" || strings.Trim(title, "0123456789 bytes,") != "" {
+			t.Errorf("td.size title %q, want the size in bytes", title)
+		}
+		tb.checkAccessible("repository page")
 		tb.screenshot("repository")
 		tb.do("open the index", chromedp.Click(chromedp.CSS(row+"td.digest a.manifest"), chromedp.NodeVisible), chromedp.WaitReady(chromedp.ID("manifest")))
 		if loc := tb.location(); loc != "/ui/m/"+uiAppRepo+"@"+f.index.String() {
@@ -164,6 +177,8 @@ func TestWebUI(t *testing.T) {
 		}
 		tb.screenshot("manifest")
 		copyToDocs(t, tb, "manifest")
+		tb.checkAccessible("manifest page")
+		tb.checkPhone("manifest-phone")
 		tb.checkQuiet("index page")
 
 		tb.open("/ui/m/" + uiAppRepo + "@" + f.arm64.String())
@@ -213,6 +228,7 @@ func TestWebUI(t *testing.T) {
 			t.Errorf("p#gc-reminder %q does not name gateway gc", r)
 		}
 		tb.screenshot("delete-confirmation")
+		tb.checkAccessible("delete confirmation")
 		if resp, _ := g.call(t, "GET", "/v2/"+uiAppRepo+"/manifests/old", uiOwner, uiOwnerPass, nil, nil); resp.StatusCode != http.StatusOK {
 			t.Errorf("before confirming, GET manifests/old = %d, want 200", resp.StatusCode)
 		}
@@ -345,6 +361,7 @@ func TestWebUI(t *testing.T) {
 			t.Errorf("p#chain-status %q, want the chain verified", s)
 		}
 		tb.screenshot("audit")
+		tb.checkAccessible("audit page")
 		tb.open("/ui/audit?" + url.Values{"user": {uiOwner}, "action": {"delete"}}.Encode())
 		rows = tb.auditRows()
 		if len(rows) == 0 {
@@ -353,6 +370,16 @@ func TestWebUI(t *testing.T) {
 		for _, r := range rows {
 			if r.user != uiOwner || r.action != "delete" {
 				t.Errorf("filter user=%s action=delete shows %+v", uiOwner, r)
+			}
+		}
+		tb.open("/ui/audit?denied=1")
+		rows = tb.auditRows()
+		if !slices.ContainsFunc(rows, func(r auditRow) bool { return r.user == uiOther }) {
+			t.Errorf("denied=1 shows no refusal of %s (his forced delete, his look at %s) among %d rows", uiOther, uiPrivateRepo, len(rows))
+		}
+		for _, r := range rows {
+			if !strings.Contains(strings.ToLower(r.decision), "den") {
+				t.Errorf("denied=1 shows %+v", r)
 			}
 		}
 		tb.checkQuiet("audit")
@@ -406,6 +433,26 @@ func (tb *tab) signIn(user, pass string) {
 	tb.submit("#login button[type=submit]")
 	if loc := tb.location(); loc != "/ui/repos" {
 		tb.t.Fatalf("signing in as %s ends at %s, want /ui/repos", user, loc)
+	}
+}
+
+// signInKeyboard signs in with the keyboard only: the user name, Tab to the password,
+// Enter.
+func (tb *tab) signInKeyboard(user, pass string) {
+	tb.t.Helper()
+	tb.open("/ui/login")
+	tb.do("type the user name", chromedp.Focus(chromedp.ID("username")), chromedp.KeyEvent(user), chromedp.KeyEvent("\t"))
+	if id := eval[string](tb, "document.activeElement.id"); id != "password" {
+		tb.t.Fatalf("Tab from the user name lands on %q, want the password", id)
+	}
+	tb.do("type the password", chromedp.KeyEvent(pass))
+	ctx, cancel := context.WithTimeout(tb.ctx, browserTimeout)
+	defer cancel()
+	if _, err := chromedp.RunResponse(ctx, chromedp.KeyEvent("\r")); err != nil {
+		tb.t.Fatalf("Enter in the login form: %v", err)
+	}
+	if loc := tb.location(); loc != "/ui/repos" {
+		tb.t.Fatalf("signing in as %s with the keyboard ends at %s, want /ui/repos", user, loc)
 	}
 }
 
@@ -477,6 +524,54 @@ func (tb *tab) checkInert(what string) {
 		tb.t.Errorf("%s: %s", what, s)
 	}
 	tb.checkQuiet(what)
+}
+
+// checkAccessible checks what a screen reader and a keyboard need of every page: a
+// language, one h1, a label (or aria-label) for every visible form field, a name for
+// every button, header cells in every table.
+func (tb *tab) checkAccessible(what string) {
+	tb.t.Helper()
+	found := eval[[]string](tb, `(() => {
+		const bad = [];
+		if (!document.documentElement.lang) bad.push("html has no lang");
+		if (document.querySelectorAll("h1").length !== 1) bad.push(document.querySelectorAll("h1").length + " h1 elements");
+		for (const i of document.querySelectorAll("input:not([type=hidden]), select, textarea")) {
+			if (i.labels.length === 0 && !i.getAttribute("aria-label") && !i.getAttribute("aria-labelledby")) bad.push("unlabelled " + i.outerHTML.slice(0, 100));
+		}
+		for (const b of document.querySelectorAll("button")) {
+			if (!b.textContent.trim() && !b.getAttribute("aria-label")) bad.push("nameless " + b.outerHTML.slice(0, 100));
+		}
+		for (const t of document.querySelectorAll("table")) {
+			if (!t.querySelector("th")) bad.push("table without th: " + (t.id || "?"));
+		}
+		return bad;
+	})()`)
+	for _, s := range found {
+		tb.t.Errorf("%s: %s", what, s)
+	}
+}
+
+// checkPhone shows the page at a phone's width (390 CSS px, touch) and fails the test
+// if the page itself scrolls sideways; it saves a screenshot as name.
+func (tb *tab) checkPhone(name string) {
+	tb.t.Helper()
+	tb.do("phone viewport", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateTouch), chromedp.Reload())
+	defer tb.do("desktop viewport", chromedp.ResetViewport())
+	if w := eval[[]int](tb, "[document.documentElement.scrollWidth, window.innerWidth]"); w[0] > w[1] {
+		tb.t.Errorf("%s: at a phone's width the page is %d px wide in a %d px viewport (sideways scrolling)", name, w[0], w[1])
+	}
+	// Nothing sticks out of the viewport unless it sits in a box that scrolls sideways.
+	cut := eval[[]string](tb, `Array.from(document.body.querySelectorAll("*")).filter(e => {
+		if (e.getBoundingClientRect().right <= window.innerWidth + 1) return false;
+		for (let p = e.parentElement; p; p = p.parentElement) {
+			if (["auto", "scroll"].includes(getComputedStyle(p).overflowX)) return false;
+		}
+		return true;
+	}).map(e => e.tagName + (e.id ? "#" + e.id : "") + " " + e.textContent.trim().slice(0, 60))`)
+	for _, c := range cut {
+		tb.t.Errorf("%s: at a phone's width %q runs past the right edge", name, c)
+	}
+	tb.screenshot(name)
 }
 
 // grantClipboard lets the gateway's origin in this tab write and read the clipboard, and
