@@ -707,3 +707,23 @@ func copyToDocs(t *testing.T, tb *tab, name string) {
 		t.Fatal(err)
 	}
 }
+
+// TestWebUIOff: with --ui=false the binary serves no /ui/ (404 like any unknown path) and
+// sends a browser asking for / nowhere.
+func TestWebUIOff(t *testing.T) {
+	t.Parallel()
+	g := startGateway(t, t.TempDir(), append(uiAuthFlags(t), "--ui=false")...)
+	for _, path := range []string{"/ui/", "/ui/login", "/ui/static/app.js", "/ui/repos"} {
+		resp, err := noRedirects(g).Get(g.URL + path)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound {
+			t.Errorf("--ui=false: GET %s = %d, want 404", path, resp.StatusCode)
+		}
+	}
+	if got := redirectOf(t, g, "/", "text/html", nil); strings.HasPrefix(got, "/ui") {
+		t.Errorf("--ui=false: GET / from a browser redirects to %s", got)
+	}
+}
