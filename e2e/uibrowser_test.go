@@ -260,7 +260,33 @@ func (tb *tab) open(path string) int64 {
 	if resp == nil {
 		tb.t.Fatalf("GET %s: no response", path)
 	}
+	tb.checkHeaders(resp)
 	return resp.Status
+}
+
+// uiHeaders are the headers the contract puts on every /ui/ page.
+var uiHeaders = map[string]string{
+	"content-security-policy": "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+	"x-content-type-options":  "nosniff",
+	"referrer-policy":         "same-origin",
+	"cache-control":           "no-store",
+}
+
+// checkHeaders checks the security headers of a /ui/ page the browser received.
+func (tb *tab) checkHeaders(resp *network.Response) {
+	tb.t.Helper()
+	if !tb.ownUI(resp.URL) {
+		return
+	}
+	got := map[string]string{}
+	for k, v := range resp.Headers {
+		got[strings.ToLower(k)] = fmt.Sprint(v)
+	}
+	for k, v := range uiHeaders {
+		if got[k] != v {
+			tb.t.Errorf("%s: %s %q, want %q", resp.URL, k, got[k], v)
+		}
+	}
 }
 
 // submit clicks sel (a submit button) and waits for the page it leads to, returning its
@@ -276,6 +302,7 @@ func (tb *tab) submit(sel string) int64 {
 	if resp == nil {
 		tb.t.Fatalf("clicking %s (%s): no page loaded", sel, tb.name)
 	}
+	tb.checkHeaders(resp)
 	return resp.Status
 }
 
