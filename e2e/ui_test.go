@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -338,6 +339,40 @@ func TestWebUI(t *testing.T) {
 		tb.open("/ui/m/" + uiHostileRepo + "@" + f.hostile.String())
 		tb.checkInert("hostile manifest page by digest")
 		tb.checkQuiet("hostile pages")
+	})
+
+	t.Run("cross-site form refused", func(t *testing.T) {
+		// Another site's page posts a delete form to the gateway in alice's browser, with
+		// her real CSRF token even: the SameSite=Strict cookie stays home and the Origin
+		// is foreign, so nothing is deleted.
+		tb := alice.in(t)
+		tb.open("/ui/r/" + uiAppRepo)
+		csrf := eval[string](tb, `document.querySelector('#signout input[name="csrf"]').value`)
+		evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			fmt.Fprintf(w, `<!doctype html><title>win a prize</title>
+<form id="evil" method="post" action="%s/ui/delete">
+<input type="hidden" name="repo" value="%s"><input type="hidden" name="ref" value="amd64">
+<input type="hidden" name="csrf" value="%s"><input type="hidden" name="confirm" value="yes">
+<button type="submit">Claim</button></form>`, g.URL, uiAppRepo, csrf)
+		}))
+		defer evil.Close()
+		tb.do("the other site", chromedp.Navigate(evil.URL))
+		st := tb.submit("#evil button")
+		tb.reset() // the other site's page and the refusal are the test's doing
+		loc := tb.location()
+		if st < 400 && loc != "/ui/login" {
+			t.Errorf("a cross-site POST /ui/delete answered %d at %s, want a refusal", st, loc)
+		}
+		t.Logf("cross-site POST /ui/delete: %d at %s", st, loc)
+		if resp, _ := g.call(t, "GET", "/v2/"+uiAppRepo+"/manifests/amd64", uiOwner, uiOwnerPass, nil, nil); resp.StatusCode != http.StatusOK {
+			t.Errorf("after the cross-site POST, GET manifests/amd64 = %d, want 200", resp.StatusCode)
+		}
+		tb.open("/ui/repos")
+		if user := tb.text("#user"); user != uiOwner {
+			t.Errorf("after the cross-site attempt alice is no longer signed in (%q)", user)
+		}
+		tb.checkQuiet("cross-site")
 	})
 
 	t.Run("audit for admins only", func(t *testing.T) {
