@@ -24,9 +24,11 @@ import (
 // binary with its defaults (bundled registry, self-signed TLS, UI on) plus users, groups,
 // a policy and the audit trail: sign-in, the repositories a user may pull and no other,
 // a multi-platform image with its referrer, the copy button, delete as the owner through
-// the confirmation page, no delete for anyone else (and a forced request refused), pages
-// of hostile pushed content rendered as inert text with no console error and no request
-// the page did not intend, the audit page for admins only, and sign-out. Screenshots of
+// the confirmation page, no delete for anyone else (and a forced request refused, as is
+// another site's form in the owner's browser), pages of hostile pushed content rendered
+// as inert text with no console error and no request the page did not intend, the audit
+// page for admins only, and sign-out; the security headers on every page, labels,
+// keyboard sign-in and a phone's width along the way. Screenshots of
 // each page go to the test's artifact directory (go test -artifacts keeps them);
 // E2E_UI_DOCS=1 also refreshes the two in docs/.
 func TestWebUI(t *testing.T) {
