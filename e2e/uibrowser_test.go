@@ -360,7 +360,24 @@ func (tb *tab) texts(sel string) []string {
 // screenshot saves the whole page as NAME.png in the screenshot directory.
 func (tb *tab) screenshot(name string) string {
 	tb.t.Helper()
-	png := runIn(tb, "screenshot "+name, chromedp.FullScreenshot(100))
+	// Chromium now and then answers "Cannot take screenshot with 0 width" for a tab of a
+	// background window while it lays out; wait until the page has a size and retry.
+	var png []byte
+	for try := 1; ; try++ {
+		tb.do("page laid out", chromedp.Poll[chromedp.Void](`document.readyState === "complete" && window.innerWidth > 0 && document.documentElement.scrollWidth > 0`,
+			chromedp.WithPollingTimeout(browserTimeout/2)))
+		ctx, cancel := context.WithTimeout(tb.ctx, browserTimeout)
+		var err error
+		png, err = chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		cancel()
+		if err == nil {
+			break
+		}
+		if try == 3 || !strings.Contains(err.Error(), "0 width") {
+			tb.t.Fatalf("screenshot %s (%s): %v", name, tb.name, err)
+		}
+		tb.t.Logf("screenshot %s, try %d: %v", name, try, err)
+	}
 	file := filepath.Join(tb.b.shots, name+".png")
 	if err := os.WriteFile(file, png, 0o644); err != nil {
 		tb.t.Fatal(err)
