@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -158,7 +157,7 @@ func TestWebUI(t *testing.T) {
 		}
 		tb.checkAccessible("repository page")
 		tb.screenshot("repository")
-		tb.do("open the index", chromedp.Click(chromedp.CSS(row+"td.digest a.manifest"), chromedp.NodeVisible), chromedp.WaitReady(chromedp.ID("manifest")))
+		tb.follow(row + "td.digest a.manifest")
 		if loc := tb.location(); loc != "/ui/m/"+uiAppRepo+"@"+f.index.String() {
 			t.Errorf("the index's page is %s", loc)
 		}
@@ -383,7 +382,9 @@ func TestWebUI(t *testing.T) {
 		if tb.count("#nav-audit") != 1 {
 			t.Errorf("%s (admins) has no a#nav-audit", uiAdmin)
 		}
-		tb.do("open audit", chromedp.Click(chromedp.ID("nav-audit"), chromedp.NodeVisible), chromedp.WaitReady(chromedp.ID("audit")))
+		if st := tb.follow("#nav-audit"); st != http.StatusOK {
+			t.Fatalf("%s following Audit: %d", uiAdmin, st)
+		}
 		if n := tb.count("#audit tr.record"); n == 0 {
 			t.Error("no audit records shown")
 		}
@@ -483,11 +484,11 @@ func (tb *tab) signInKeyboard(user, pass string) {
 		tb.t.Fatalf("Tab from the user name lands on %q, want the password", id)
 	}
 	tb.do("type the password", chromedp.KeyEvent(pass))
-	ctx, cancel := context.WithTimeout(tb.ctx, browserTimeout)
-	defer cancel()
-	if _, err := chromedp.RunResponse(ctx, chromedp.KeyEvent("\r")); err != nil {
-		tb.t.Fatalf("Enter in the login form: %v", err)
-	}
+	tb.navigateBy("Enter in the login form", chromedp.KeyEvent("\r"), fmt.Sprintf(`(() => {
+		document.getElementById("username").value = %q;
+		document.getElementById("password").value = %q;
+		document.getElementById("login").requestSubmit();
+	})()`, user, pass))
 	if loc := tb.location(); loc != "/ui/repos" {
 		tb.t.Fatalf("signing in as %s with the keyboard ends at %s, want /ui/repos", user, loc)
 	}

@@ -113,6 +113,8 @@ type tab struct {
 	navs     []string        // URL of every main-frame navigation requested or done
 	failing  map[string]bool // URLs answered with an error status on purpose (allowStatus)
 	intended map[string]bool // URLs the test itself opened
+	// netChanged is set once chromium dropped a request for a network change (retryable).
+	netChanged bool
 }
 
 // newTab opens a tab in a fresh browser context (its own cookie jar) named after the
@@ -175,14 +177,15 @@ func (tb *tab) observe(ev any) {
 // record is what the tab saw since the last reset.
 type record struct {
 	dialogs, problems, requests, navs []string
+	netChanged                        bool
 }
 
 // reset returns what was recorded so far and starts afresh.
 func (tb *tab) reset() record {
 	tb.mu.Lock()
 	defer tb.mu.Unlock()
-	r := record{tb.dialogs, tb.problems, tb.requests, tb.navs}
-	tb.dialogs, tb.problems, tb.requests, tb.navs = nil, nil, nil, nil
+	r := record{tb.dialogs, tb.problems, tb.requests, tb.navs, tb.netChanged}
+	tb.dialogs, tb.problems, tb.requests, tb.navs, tb.netChanged = nil, nil, nil, nil, false
 	return r
 }
 
@@ -195,6 +198,9 @@ func (tb *tab) checkQuiet(what string) {
 		tb.t.Errorf("%s: %s", what, d)
 	}
 	for _, p := range r.problems {
+		if r.netChanged && (strings.Contains(p, "ERR_NETWORK_CHANGED") || strings.HasPrefix(p, "log error network:")) {
+			continue
+		}
 		tb.t.Errorf("%s: %s", what, p)
 	}
 	for _, u := range r.requests {
@@ -206,6 +212,9 @@ func (tb *tab) checkQuiet(what string) {
 		}
 	}
 	for _, u := range r.navs {
+		if r.netChanged && strings.HasPrefix(u, "chrome-error://") {
+			continue
+		}
 		if !tb.ownUI(u) && !tb.isIntended(u) {
 			tb.t.Errorf("%s: navigation the page did not intend: %q", what, u)
 		}
@@ -256,7 +265,20 @@ func (tb *tab) open(path string) int64 {
 	tb.mu.Lock()
 	tb.intended[tb.b.origin+path] = true
 	tb.mu.Unlock()
-	resp := runIn(tb, "GET "+path, chromedp.NavigateResponse(tb.b.origin+path))
+	var resp *network.Response
+	for try := 1; ; try++ {
+		ctx, cancel := context.WithTimeout(tb.ctx, browserTimeout)
+		var err error
+		resp, err = chromedp.Run(ctx, chromedp.NavigateResponse(tb.b.origin+path))
+		cancel()
+		if tb.retryable(err, try, "GET "+path) {
+			continue
+		}
+		if err != nil {
+			tb.t.Fatalf("GET %s (%s): %v", path, tb.name, err)
+		}
+		break
+	}
 	if resp == nil {
 		tb.t.Fatalf("GET %s: no response", path)
 	}
@@ -293,33 +315,80 @@ func (tb *tab) checkHeaders(resp *network.Response) {
 // status.
 func (tb *tab) submit(sel string) int64 {
 	tb.t.Helper()
-	ctx, cancel := context.WithTimeout(tb.ctx, browserTimeout)
-	defer cancel()
-	resp, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible))
-	if err != nil {
-		tb.t.Fatalf("clicking %s (%s): %v", sel, tb.name, err)
-	}
-	if resp == nil {
-		tb.t.Fatalf("clicking %s (%s): no page loaded", sel, tb.name)
-	}
-	tb.checkHeaders(resp)
-	return resp.Status
+	// The form's fields as they are now, to post them again should chromium drop the
+	// request (see retryable).
+	form := eval[string](tb, fmt.Sprintf(`(() => {
+		const b = document.querySelector(%q), f = b && b.form;
+		if (!f) return "";
+		const fields = Array.from(new FormData(f));
+		if (b.name) fields.push([b.name, b.value]);
+		return JSON.stringify({action: f.action, method: f.method, fields});
+	})()`, sel))
+	return tb.navigateBy("clicking "+sel, chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible),
+		fmt.Sprintf(`(() => {
+			const d = %s, f = document.createElement("form");
+			f.action = d.action; f.method = d.method;
+			for (const [k, v] of d.fields) {
+				const i = document.createElement("input"); i.type = "hidden"; i.name = k; i.value = v; f.appendChild(i);
+			}
+			document.documentElement.appendChild(f); f.submit();
+		})()`, form))
+}
+
+// follow clicks the link sel and returns the status of the page it leads to.
+func (tb *tab) follow(sel string) int64 {
+	tb.t.Helper()
+	return tb.navigateBy("following "+sel, chromedp.Click(chromedp.CSS(sel), chromedp.NodeVisible),
+		fmt.Sprintf(`document.querySelector(%q).click()`, sel))
 }
 
 // submitScript evaluates js, which submits a form, and waits for the page it leads to,
 // returning its status.
 func (tb *tab) submitScript(js string) int64 {
 	tb.t.Helper()
-	ctx, cancel := context.WithTimeout(tb.ctx, browserTimeout)
-	defer cancel()
-	resp, err := chromedp.RunResponse(ctx, chromedp.Evaluate[chromedp.Void](js))
-	if err != nil {
-		tb.t.Fatalf("script submitting a form (%s): %v", tb.name, err)
+	return tb.navigateBy("script submitting a form", chromedp.Evaluate[chromedp.Void](js), js)
+}
+
+// navigateBy runs action, which leads to another page, and returns that page's status.
+// When chromium drops the navigation (retryable), it opens the page the action started
+// from again, by GET, and runs the script again there: the same origin, cookies and
+// fields as the first try.
+func (tb *tab) navigateBy(what string, action chromedp.Action[chromedp.Void], again string) int64 {
+	tb.t.Helper()
+	from := runIn(tb, "location", chromedp.Location())
+	for try := 1; ; try++ {
+		ctx, cancel := context.WithTimeout(tb.ctx, browserTimeout)
+		resp, err := chromedp.RunResponse(ctx, action)
+		cancel()
+		if tb.retryable(err, try, what) {
+			tb.do("back to "+from, chromedp.Navigate(from))
+			action = chromedp.Evaluate[chromedp.Void](again)
+			continue
+		}
+		if err != nil {
+			tb.t.Fatalf("%s (%s): %v", what, tb.name, err)
+		}
+		if resp == nil {
+			tb.t.Fatalf("%s (%s): no page loaded", what, tb.name)
+		}
+		tb.checkHeaders(resp)
+		return resp.Status
 	}
-	if resp == nil {
-		tb.t.Fatalf("script submitting a form (%s): no page loaded", tb.name)
+}
+
+// retryable reports whether err is chromium dropping a request because the machine's
+// network changed (net::ERR_NETWORK_CHANGED: another process, such as a container engine
+// driven by a parallel test, added or removed an interface) and the try may be repeated.
+// Nothing of the page's doing; the error page and log entries it leaves are forgiven.
+func (tb *tab) retryable(err error, try int, what string) bool {
+	if err == nil || !strings.Contains(err.Error(), "ERR_NETWORK_CHANGED") || try == 3 {
+		return false
 	}
-	return resp.Status
+	tb.t.Logf("%s (%s), try %d: %v; again", what, tb.name, try, err)
+	tb.mu.Lock()
+	tb.netChanged = true
+	tb.mu.Unlock()
+	return true
 }
 
 // location returns the tab's current URL path and query.
