@@ -38,7 +38,7 @@ func (g *gateway) serveCatalog(w http.ResponseWriter, r *http.Request, req acces
 	}
 	names := []string{}
 	if n > 0 {
-		werr := g.walkCatalog(r, req, p, q.Get("last"), min(max(n+1, catalogDefaultN), catalogMaxN), func(name string) bool {
+		werr := g.walkCatalog(r, req, p, q.Get("last"), min(max(n+1, catalogDefaultN), catalogMaxN), n+1, func(name string) bool {
 			names = append(names, name)
 			return len(names) <= n
 		})

@@ -24,7 +24,14 @@ const maxCatalogBody = 2 << 20
 // pages the backend's /v2/_catalog with gateway-internal requests that carry no client
 // credentials, and asks the Authorizer once per page for principal p; req describes the
 // client's request to the policy.
-func (g *gateway) walkCatalog(r *http.Request, req access.Request, p access.Principal, last string, batch int, yield func(string) bool) error {
+//
+// want is how many names the caller means to take (0: unknown). When a backend page
+// shows fewer names than that, the next page is sized from the share shown so far, up to
+// catalogMaxN: a caller who may pull one repository in ten costs two backend pages, not
+// ten, and a backend may walk its whole storage for every page (registry:2 does; issue
+// 15's benchmark).
+func (g *gateway) walkCatalog(r *http.Request, req access.Request, p access.Principal, last string, batch, want int, yield func(string) bool) error {
+	read, shown := 0, 0
 	for {
 		if err := r.Context().Err(); err != nil {
 			return err
@@ -52,6 +59,12 @@ func (g *gateway) walkCatalog(r *http.Request, req access.Request, p access.Prin
 			return nil
 		}
 		last = names[len(names)-1]
+		read, shown = read+len(names), shown+len(visible)
+		if want > shown {
+			// The names still wanted at the share shown so far, and a quarter more.
+			est := (want - shown) * read / max(shown, 1) * 5 / 4
+			batch = min(max(batch, est), catalogMaxN)
+		}
 	}
 }
 

@@ -50,7 +50,7 @@ func (g *gateway) serveSearch(w http.ResponseWriter, r *http.Request, req access
 	query := q.Get("q")
 	needle := strings.ToLower(query)
 	var matches []string
-	werr := g.walkCatalog(r, req, p, "", catalogMaxN, func(name string) bool {
+	werr := g.walkCatalog(r, req, p, "", catalogMaxN, 0, func(name string) bool {
 		if strings.Contains(name, needle) {
 			matches = append(matches, name)
 		}

@@ -20,9 +20,10 @@ import (
 // uiServer is the web UI over a stack's pipeline, as cmd/gateway mounts it: /ui/ is the
 // UI, everything else the pipeline.
 type uiServer struct {
-	URL   string
-	clock *testClock
-	s     *stack
+	URL     string
+	handler http.Handler // the mux the server serves
+	clock   *testClock
+	s       *stack
 }
 
 // testClock is a settable clock for session expiry.
@@ -54,7 +55,7 @@ func newUI(t testing.TB, s *stack, mod ...func(*ui.Config)) *uiServer {
 	mux.Handle("/", s.Pipeline)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	return &uiServer{URL: srv.URL, clock: clock, s: s}
+	return &uiServer{URL: srv.URL, handler: mux, clock: clock, s: s}
 }
 
 // browser is a minimal browser: it keeps cookies by name (Secure ones too, over the

@@ -105,15 +105,25 @@ func (reg *Registry) serveTags(w http.ResponseWriter, r *http.Request, rt Route)
 
 // serveCatalog lists repositories: directories under repositories/ that hold _manifests
 // or _layers, found by a walk that does not descend into "_" directories (registry:2's
-// rule; those hold data, not repositories).
+// rule; those hold data, not repositories). A page reads only what it lists
+// (listReposAfter).
 func (reg *Registry) serveCatalog(w http.ResponseWriter, r *http.Request) error {
-	repos, err := listRepos(reg.fs)
+	q := r.URL.Query()
+	_, n, _, err := page(nil, q) // checks n
 	if err != nil {
 		return err
 	}
-	out, n, more, err := page(repos, r.URL.Query())
+	limit := -1
+	if n >= 0 {
+		limit = n + 1 // one more than the page: is there a next one?
+	}
+	repos, err := listReposAfter(reg.fs, q.Get("last"), limit)
 	if err != nil {
 		return err
+	}
+	out, more := repos, false
+	if n >= 0 && len(repos) > n {
+		out, more = repos[:n], n > 0
 	}
 	if more {
 		setNextLink(w, "/v2/_catalog", out[len(out)-1], n)
