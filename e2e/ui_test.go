@@ -309,6 +309,13 @@ func TestWebUI(t *testing.T) {
 		tb.do("hostile filter", chromedp.SendKeys(chromedp.ID("filter"), `<img src=x onerror=alert(5)>"'&`))
 		tb.checkInert("repositories with a hostile filter")
 
+		q := `<script>alert(7)</script>`
+		tb.open("/ui/repos?" + url.Values{"q": {q}, "last": {`"><img src=x onerror=alert(8)>`}}.Encode())
+		if v := runIn(tb, "filter value", chromedp.Value(chromedp.ID("filter"))); v != q {
+			t.Errorf("a hostile ?q= comes back in the filter box as %q, want the literal %q", v, q)
+		}
+		tb.checkInert("repositories with a hostile query")
+
 		tb.open("/ui/r/" + uiHostileRepo)
 		tags := eval[[]string](tb, `Array.from(document.querySelectorAll("#tags tr.tag"), tr => tr.dataset.tag).sort()`)
 		if want := slices.Sorted(slices.Values(hostileTags)); !slices.Equal(tags, want) {
@@ -439,13 +446,21 @@ func TestWebUI(t *testing.T) {
 
 	t.Run("sign out", func(t *testing.T) {
 		tb := alice.in(t)
-		tb.open("/ui/repos")
+		tb.open("/ui/r/" + uiAppRepo)
+		if tb.count("#tags tr.tag") == 0 {
+			t.Fatal("no tag rows before sign-out")
+		}
 		tb.submit("#signout button")
 		if loc := tb.location(); loc != "/ui/login" {
 			t.Errorf("after sign-out the page is %s, want /ui/login", loc)
 		}
 		if c := tb.cookie("portcullis_session"); c != nil && c.Value != "" {
 			t.Errorf("the session cookie survived sign-out: %+v", c)
+		}
+		// Back to the repository page: no-store, so nothing of it comes back from a cache.
+		tb.do("back", chromedp.NavigateBack())
+		if n, rows := tb.count("#user"), tb.count("#tags tr.tag"); n != 0 || rows != 0 {
+			t.Errorf("Back after sign-out shows %d #user and %d tag rows at %s", n, rows, tb.location())
 		}
 		tb.open("/ui/repos")
 		if loc := tb.location(); loc != "/ui/login" {
