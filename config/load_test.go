@@ -468,3 +468,50 @@ func TestStructuredKeys(t *testing.T) {
 		t.Errorf("%+v %v", c.Notifications, err)
 	}
 }
+
+// TestUISettings: ui is a switch from the file, the environment and the flags (a bare
+// --ui is true), and its session lifetime is checked.
+func TestUISettings(t *testing.T) {
+	if d := Defaults(); !d.UI || d.UISessionTTL != time.Hour {
+		t.Errorf("defaults: ui %v, ttl %v", d.UI, d.UISessionTTL)
+	}
+	file := filepath.Join(t.TempDir(), "gw.yaml")
+	os.WriteFile(file, []byte("ui: false\nui_session_ttl: 30m\n"), 0o600)
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  map[string]string
+		want bool
+	}{
+		{"file", []string{"--config", file}, nil, false},
+		{"env over file", []string{"--config", file}, map[string]string{"GATEWAY_UI": "yes"}, true},
+		{"flag over env", []string{"--ui=false"}, map[string]string{"GATEWAY_UI": "true"}, false},
+		{"bare flag", []string{"--config", file, "--ui"}, nil, true},
+	} {
+		c, err := read(t, tc.args, tc.env)
+		if err != nil || c.UI != tc.want {
+			t.Errorf("%s: ui = %v, %v", tc.name, c.UI, err)
+		}
+	}
+	c, _ := read(t, []string{"--config", file}, nil)
+	if c.UISessionTTL != 30*time.Minute {
+		t.Errorf("ui_session_ttl = %v", c.UISessionTTL)
+	}
+	for _, bad := range []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{nil, map[string]string{"GATEWAY_UI": "maybe"}, `"maybe" is not true or false`},
+		{[]string{"--ui-session-ttl", "10s"}, nil, "--ui-session-ttl: must be between 1m and 168h"},
+	} {
+		_, err := loader(t, bad.args, bad.env).Load()
+		if err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("%v %v: %v, want %q", bad.args, bad.env, err, bad.want)
+		}
+	}
+	os.WriteFile(file, []byte("ui: [1]\n"), 0o600)
+	if _, err := read(t, []string{"--config", file}, nil); err == nil || !strings.Contains(err.Error(), "true or false") {
+		t.Errorf("ui: [1]: %v", err)
+	}
+}

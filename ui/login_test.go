@@ -1,0 +1,92 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/portcullis/portcullis/access"
+	"github.com/portcullis/portcullis/gateway"
+)
+
+// loginFunc adapts a function to Login.
+type loginFunc func(ctx context.Context, user, pass string) (access.Principal, error)
+
+func (f loginFunc) Login(ctx context.Context, user, pass string) (access.Principal, error) {
+	return f(ctx, user, pass)
+}
+
+func newTestUI(t *testing.T, login Login) http.Handler {
+	t.Helper()
+	h, err := New(Config{
+		Pipeline:   http.NotFoundHandler(),
+		Authorizer: gateway.AllowAuthenticated{},
+		Login:      login,
+		KeyFile:    filepath.Join(t.TempDir(), "session.key"),
+		Logger:     slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// postLogin posts the sign-in form with a matching double-submit cookie.
+func postLogin(h http.Handler, user, pass string) *httptest.ResponseRecorder {
+	tok := strings.Repeat("0f", 16)
+	r := httptest.NewRequest(http.MethodPost, "/ui/login", strings.NewReader(url.Values{
+		"csrf": {tok}, "username": {user}, "password": {pass}}.Encode()))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	r.AddCookie(&http.Cookie{Name: csrfCookie, Value: tok})
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	return w
+}
+
+func TestLoginAnswers(t *testing.T) {
+	var gotIP bool
+	h := newTestUI(t, loginFunc(func(ctx context.Context, user, pass string) (access.Principal, error) {
+		_, gotIP = access.ClientIP(ctx)
+		switch {
+		case user == "slow":
+			return access.Principal{}, &access.ThrottledError{RetryAfter: 30 * time.Second, Account: user}
+		case user == "broken":
+			return access.Principal{}, errors.New("users file unreadable")
+		case user == "alice" && pass == "right":
+			return access.Principal{Name: "alice", Method: access.MethodBasic}, nil
+		}
+		return access.Principal{}, &access.BadCredentialsError{Account: user}
+	}))
+	for _, tc := range []struct {
+		user, pass string
+		code       int
+		text       string
+	}{
+		{"slow", "x", http.StatusTooManyRequests, "Try again in 30 seconds"},
+		{"broken", "x", http.StatusInternalServerError, "could not check the password"},
+		{"alice", "pw-Xq7-wrong", http.StatusUnauthorized, "unknown user or wrong password"},
+		{"nobody", "pw-Xq7-wrong", http.StatusUnauthorized, "unknown user or wrong password"},
+		{"alice", "right", http.StatusSeeOther, ""},
+	} {
+		w := postLogin(h, tc.user, tc.pass)
+		if w.Code != tc.code || !strings.Contains(w.Body.String(), tc.text) {
+			t.Errorf("%s/%s: %d %s", tc.user, tc.pass, w.Code, w.Body)
+		}
+		if tc.code == http.StatusTooManyRequests && w.Header().Get("Retry-After") != "30" {
+			t.Errorf("Retry-After %q", w.Header().Get("Retry-After"))
+		}
+		if strings.Contains(w.Body.String(), tc.pass) && tc.pass != "x" {
+			t.Errorf("%s: the password is echoed", tc.user)
+		}
+	}
+	if !gotIP {
+		t.Error("Login got no client address for its throttle")
+	}
+}
