@@ -38,7 +38,7 @@ type repoItem struct {
 // repos lists the repositories the user may pull, a page at a time, optionally only
 // those whose name contains q.
 func (u *ui) repos(w http.ResponseWriter, r *http.Request, s session) {
-	q := strings.TrimSpace(r.URL.Query().Get("q"))
+	q := strings.ToLower(strings.TrimSpace(r.URL.Query().Get("q"))) // names are lower case
 	last := r.URL.Query().Get("last")
 	a := u.api(r, s)
 	var names []string
@@ -117,8 +117,10 @@ func (u *ui) repo(w http.ResponseWriter, r *http.Request, s session) {
 		u.failErr(w, r, s, "listing tags", err)
 		return
 	}
-	d := repoData{Name: name, CanDelete: u.allowed(r, s, repoResource(name, access.Delete), http.MethodDelete, "/v2/"+name+"/manifests/"),
-		Deleted: r.URL.Query().Get("deleted")}
+	d := repoData{Name: name, CanDelete: u.allowed(r, s, repoResource(name, access.Delete), http.MethodDelete, "/v2/"+name+"/manifests/")}
+	if del := r.URL.Query().Get("deleted"); reference.ValidTag(del) || reference.ValidDigest(del) {
+		d.Deleted = del // only what a delete can have named: a link cannot put words on the page
+	}
 	for _, t := range tags {
 		row := tagRow{Tag: t}
 		info, err := describe(r.Context(), a, name, t)
