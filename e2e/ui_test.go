@@ -550,11 +550,14 @@ func (tb *tab) checkInert(what string) {
 		for (const s of document.scripts) {
 			if (s.getAttribute("src") !== "/ui/static/app.js") bad.push("script " + s.outerHTML.slice(0, 120));
 		}
-		for (const e of document.querySelectorAll("img, svg, iframe, object, embed, style, b, base, meta[http-equiv], link:not([rel=stylesheet])")) {
+		for (const e of document.querySelectorAll("img, svg, iframe, object, embed, style, b, base, meta[http-equiv], link:not([rel=stylesheet]):not([rel=icon])")) {
 			bad.push("element " + e.outerHTML.slice(0, 120));
 		}
 		for (const l of document.querySelectorAll("link[rel=stylesheet]")) {
 			if (l.getAttribute("href") !== "/ui/static/app.css") bad.push("stylesheet " + l.outerHTML.slice(0, 120));
+		}
+		for (const l of document.querySelectorAll("link[rel=icon]")) {
+			if (!l.getAttribute("href").startsWith("/ui/static/")) bad.push("icon " + l.outerHTML.slice(0, 120));
 		}
 		for (const e of document.querySelectorAll("*")) {
 			for (const a of e.attributes) {

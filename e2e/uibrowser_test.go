@@ -122,9 +122,7 @@ type tab struct {
 func (b *browser) newTab(name string) *tab {
 	t := b.t
 	t.Helper()
-	tb := &tab{b: b, t: t, name: name, intended: map[string]bool{},
-		// chromium asks for the icon of a page that names none; not the page's doing.
-		failing: map[string]bool{b.origin + "/favicon.ico": true}}
+	tb := &tab{b: b, t: t, name: name, intended: map[string]bool{}, failing: map[string]bool{}}
 	ctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithNewBrowserContext(), chromedp.WithListener(tb.observe))
 	t.Cleanup(cancel)
 	tb.ctx = ctx
@@ -204,10 +202,10 @@ func (tb *tab) checkQuiet(what string) {
 		tb.t.Errorf("%s: %s", what, p)
 	}
 	for _, u := range r.requests {
-		// Beside the page's own: the test's navigations, chromium's favicon request, and
-		// data: images of chromium's own widgets (the datetime-local calendar icon), which
-		// reach no server. Injected markup is checked for separately (checkInert).
-		if !tb.ownUI(u) && !tb.isIntended(u) && u != tb.b.origin+"/favicon.ico" && !strings.HasPrefix(u, "data:image/") {
+		// Beside the page's own: the test's navigations, and data: images of chromium's own
+		// widgets (the datetime-local calendar icon), which reach no server. Injected markup
+		// is checked for separately (checkInert).
+		if !tb.ownUI(u) && !tb.isIntended(u) && !strings.HasPrefix(u, "data:image/") {
 			tb.t.Errorf("%s: request the page did not intend: %q", what, u)
 		}
 	}
