@@ -90,3 +90,18 @@ func TestLoginAnswers(t *testing.T) {
 		t.Error("Login got no client address for its throttle")
 	}
 }
+
+// TestStatic serves the embedded stylesheet and script with the UI's headers, and no
+// listing of the directory.
+func TestStatic(t *testing.T) {
+	h := newTestUI(t, loginFunc(func(context.Context, string, string) (access.Principal, error) {
+		return access.Principal{}, access.ErrBadCredentials
+	}))
+	for path, want := range map[string]int{"/ui/static/app.css": 200, "/ui/static/app.js": 200, "/ui/static/": 404, "/ui/static/nope.js": 404} {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, path, nil))
+		if w.Code != want || w.Header().Get("X-Content-Type-Options") != "nosniff" {
+			t.Errorf("%s: %d, want %d", path, w.Code, want)
+		}
+	}
+}
