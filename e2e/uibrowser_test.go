@@ -122,7 +122,10 @@ type tab struct {
 func (b *browser) newTab(name string) *tab {
 	t := b.t
 	t.Helper()
-	tb := &tab{b: b, t: t, name: name, intended: map[string]bool{}, failing: map[string]bool{}}
+	tb := &tab{b: b, t: t, name: name, intended: map[string]bool{},
+		// A page naming no icon gets chromium asking for /favicon.ico on its own; not the
+		// page's doing (a <link rel=icon> into /ui/static/ is fine as well).
+		failing: map[string]bool{b.origin + "/favicon.ico": true}}
 	ctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithNewBrowserContext(), chromedp.WithListener(tb.observe))
 	t.Cleanup(cancel)
 	tb.ctx = ctx
@@ -202,10 +205,10 @@ func (tb *tab) checkQuiet(what string) {
 		tb.t.Errorf("%s: %s", what, p)
 	}
 	for _, u := range r.requests {
-		// Beside the page's own: the test's navigations, and data: images of chromium's own
-		// widgets (the datetime-local calendar icon), which reach no server. Injected markup
-		// is checked for separately (checkInert).
-		if !tb.ownUI(u) && !tb.isIntended(u) && !strings.HasPrefix(u, "data:image/") {
+		// Beside the page's own: the test's navigations, chromium's own /favicon.ico, and
+		// data: images of chromium's own widgets (the datetime-local calendar icon), which
+		// reach no server. Injected markup is checked for separately (checkInert).
+		if !tb.ownUI(u) && !tb.isIntended(u) && !strings.HasPrefix(u, "data:image/") && u != tb.b.origin+"/favicon.ico" {
 			tb.t.Errorf("%s: request the page did not intend: %q", what, u)
 		}
 	}
