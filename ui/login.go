@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"cmp"
 	"errors"
 	"net/http"
 	"strconv"
@@ -53,12 +54,14 @@ func (u *ui) loginPost(w http.ResponseWriter, r *http.Request) {
 	var throttled *access.ThrottledError
 	switch {
 	case errors.As(err, &throttled):
+		u.loginFailed(r, user, http.StatusTooManyRequests)
 		secs := int64((throttled.RetryAfter + time.Second - 1) / time.Second)
 		w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
 		u.renderLogin(w, r, http.StatusTooManyRequests, user,
 			"Too many sign-in attempts. Try again in "+strconv.FormatInt(secs, 10)+" seconds.")
 		return
 	case errors.Is(err, access.ErrBadCredentials):
+		u.loginFailed(r, cmp.Or(access.ClaimedAccount(err), user), http.StatusUnauthorized)
 		// The same words for an unknown user and a wrong password.
 		u.renderLogin(w, r, http.StatusUnauthorized, user, "Sign-in failed: unknown user or wrong password.")
 		return
@@ -67,6 +70,7 @@ func (u *ui) loginPost(w http.ResponseWriter, r *http.Request) {
 		u.renderLogin(w, r, http.StatusInternalServerError, user, "Sign-in failed: the gateway could not check the password. Try again later.")
 		return
 	case p.IsAnonymous():
+		u.loginFailed(r, user, http.StatusUnauthorized)
 		u.renderLogin(w, r, http.StatusUnauthorized, user, "Sign-in failed: unknown user or wrong password.")
 		return
 	}
@@ -84,6 +88,15 @@ func (u *ui) loginPost(w http.ResponseWriter, r *http.Request) {
 		HttpOnly: true, Secure: true, SameSite: http.SameSiteStrictMode})
 	u.log.Info("signed in", "user", p.Name, "method", p.Method)
 	http.Redirect(w, r, "/ui/repos", http.StatusSeeOther)
+}
+
+// loginFailed tells Config.OnLoginFailed of a refused sign-in.
+func (u *ui) loginFailed(r *http.Request, account string, status int) {
+	if u.cfg.OnLoginFailed == nil {
+		return
+	}
+	u.cfg.OnLoginFailed(r.Context(), LoginFailure{Time: u.now(), Account: account,
+		ClientIP: u.cfg.ClientIP(r), UserAgent: r.UserAgent(), Status: status})
 }
 
 // logout revokes the session (a copy of the cookie is worth nothing from now on) and

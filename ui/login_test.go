@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -23,15 +24,19 @@ func (f loginFunc) Login(ctx context.Context, user, pass string) (access.Princip
 	return f(ctx, user, pass)
 }
 
-func newTestUI(t *testing.T, login Login) http.Handler {
+func newTestUI(t *testing.T, login Login, mod ...func(*Config)) http.Handler {
 	t.Helper()
-	h, err := New(Config{
+	cfg := Config{
 		Pipeline:   http.NotFoundHandler(),
 		Authorizer: gateway.AllowAuthenticated{},
 		Login:      login,
 		KeyFile:    filepath.Join(t.TempDir(), "session.key"),
 		Logger:     slog.New(slog.DiscardHandler),
-	})
+	}
+	for _, m := range mod {
+		m(&cfg)
+	}
+	h, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,6 +57,7 @@ func postLogin(h http.Handler, user, pass string) *httptest.ResponseRecorder {
 
 func TestLoginAnswers(t *testing.T) {
 	var gotIP bool
+	var failures []string
 	h := newTestUI(t, loginFunc(func(ctx context.Context, user, pass string) (access.Principal, error) {
 		_, gotIP = access.ClientIP(ctx)
 		switch {
@@ -63,7 +69,11 @@ func TestLoginAnswers(t *testing.T) {
 			return access.Principal{Name: "alice", Method: access.MethodBasic}, nil
 		}
 		return access.Principal{}, &access.BadCredentialsError{Account: user}
-	}))
+	}), func(c *Config) {
+		c.OnLoginFailed = func(_ context.Context, f LoginFailure) {
+			failures = append(failures, f.Account+" "+strconv.Itoa(f.Status))
+		}
+	})
 	for _, tc := range []struct {
 		user, pass string
 		code       int
@@ -85,6 +95,9 @@ func TestLoginAnswers(t *testing.T) {
 		if strings.Contains(w.Body.String(), tc.pass) && tc.pass != "x" {
 			t.Errorf("%s: the password is echoed", tc.user)
 		}
+	}
+	if got := strings.Join(failures, ","); got != "slow 429,alice 401,nobody 401" {
+		t.Errorf("failures reported: %q", got)
 	}
 	if !gotIP {
 		t.Error("Login got no client address for its throttle")

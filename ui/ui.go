@@ -54,6 +54,19 @@ type Config struct {
 	Now func() time.Time
 	// MaxRevoked bounds the signed-out sessions remembered; default 65536.
 	MaxRevoked int
+	// OnLoginFailed, when set, is told of every refused sign-in (the audit trail's
+	// login_failed), on the request's goroutine.
+	OnLoginFailed func(context.Context, LoginFailure)
+}
+
+// LoginFailure is a refused sign-in: the account claimed (unverified, never the
+// password), from where, and the status answered (401, or 429 when throttled).
+type LoginFailure struct {
+	Time      time.Time
+	Account   string
+	ClientIP  netip.Addr
+	UserAgent string
+	Status    int
 }
 
 // AuditSource names the audit trail's files and the key verifying its checkpoints.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -43,6 +44,16 @@ func mountUI(next, pipeline http.Handler, cfg config.Config, login *auth.Basic, 
 		uc.Audit = &ui.AuditSource{
 			Files:         func() []string { return auditFiles(cfg.AuditLog, cfg.AuditLogKeepCount()) },
 			PublicKeyFile: filepath.Join(auditDir(cfg), audit.PublicKeyFile),
+		}
+	}
+	if trail != nil {
+		uc.OnLoginFailed = func(ctx context.Context, f ui.LoginFailure) {
+			ev := audit.Event{Time: f.Time, Kind: audit.KindLoginFailed, Account: f.Account, Auth: "password",
+				UserAgent: f.UserAgent, Method: http.MethodPost, Path: "/ui/login", Status: f.Status}
+			if f.ClientIP.IsValid() {
+				ev.ClientIP = f.ClientIP.String()
+			}
+			_ = trail.Emit(ctx, ev) // a failure is the trail's to log
 		}
 	}
 	h, err := ui.New(uc)

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestServeUI: the web UI is on by default at /ui/ of the listener, a browser's GET /
@@ -101,24 +102,40 @@ func testServeUI(t *testing.T, mode string) {
 	if tok == nil {
 		t.Fatalf("no csrf field:\n%s", body)
 	}
-	req, _ := http.NewRequest(http.MethodPost, base+"/ui/login", strings.NewReader(url.Values{
-		"csrf": {tok[1]}, "username": {"admin"}, "password": {s.pass}}.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Origin", base)
-	resp, err := c.Do(req)
-	if err != nil {
-		t.Fatal(err)
+	signIn := func(pass string, want int) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, base+"/ui/login", strings.NewReader(url.Values{
+			"csrf": {tok[1]}, "username": {"admin"}, "password": {pass}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", base)
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Fatalf("sign-in: %d, want %d", resp.StatusCode, want)
+		}
 	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusSeeOther {
-		t.Fatalf("sign-in: %d", resp.StatusCode)
-	}
+	signIn("not-the-password", http.StatusUnauthorized)
+	signIn(s.pass, http.StatusSeeOther)
 	resp, body = get("/ui/repos", nil)
 	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `<span id="user">admin</span>`) || !strings.Contains(body, `id="nav-audit"`) {
 		t.Errorf("/ui/repos as admin: %d\n%s", resp.StatusCode, body)
 	}
 	if resp, body = get("/ui/audit", nil); resp.StatusCode != http.StatusOK || !strings.Contains(body, "chain verified") {
 		t.Errorf("/ui/audit as admin: %d\n%s", resp.StatusCode, body)
+	}
+	// The failed sign-in reaches the trail (failed logins are written within
+	// --audit-sync-interval, 1s).
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		_, body = get("/ui/audit?action=login_failed", nil)
+		if strings.Contains(body, `<td class="user">admin</td><td class="action">login_failed</td>`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no login_failed record from the UI:\n%s", body)
+		}
 	}
 	fi, err := os.Stat(filepath.Join(s.dir, "ui", "session.key"))
 	if err != nil || fi.Mode().Perm() != 0o600 {
