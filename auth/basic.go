@@ -27,6 +27,12 @@ type Basic struct {
 	// Limiter, if set, throttles password verifications by client address and account
 	// (a *Throttle). Credentials answered from the cache never reach it.
 	Limiter Limiter
+	// RefusalDelay, if positive, holds a login the Limiter refuses that long (at most its
+	// RetryAfter, and no longer than the request lives) before the refusal is returned: a
+	// guesser waits for each 429 instead of sending thousands a second, so guessing costs
+	// the gateway next to nothing and other clients keep their latency. The held request
+	// costs what an idle connection costs, and connections per address are capped.
+	RefusalDelay time.Duration
 	// Metrics, if set, counts failed and throttled logins.
 	Metrics LoginMetrics
 	// Identities, if set, verifies a password that is a trusted issuer's identity token
@@ -71,6 +77,7 @@ func (b *Basic) verifyPassword(ctx context.Context, ip netip.Addr, user, pass st
 	if b.Limiter != nil {
 		if err := b.Limiter.Allow(ip, user); err != nil {
 			b.countThrottled(err)
+			b.holdRefusal(ctx, err)
 			return access.Principal{}, err
 		}
 	}
@@ -125,6 +132,25 @@ func (b *Basic) principal(user string) access.Principal {
 		p.Groups = b.Groups.For(user)
 	}
 	return p
+}
+
+// holdRefusal waits RefusalDelay, or the refusal's RetryAfter if that is shorter, or until
+// ctx ends.
+func (b *Basic) holdRefusal(ctx context.Context, err error) {
+	d := b.RefusalDelay
+	var te *access.ThrottledError
+	if errors.As(err, &te) && te.RetryAfter < d {
+		d = te.RetryAfter
+	}
+	if d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
 }
 
 func (b *Basic) countThrottled(err error) {

@@ -154,3 +154,65 @@ func TestBasicIdentify(t *testing.T) {
 		t.Errorf("Identify ran %d comparisons", n)
 	}
 }
+
+// refuseAll is a Limiter that refuses every verification, retry after retry.
+type refuseAll struct{ retry time.Duration }
+
+func (l refuseAll) Allow(netip.Addr, string) error {
+	return &access.ThrottledError{RetryAfter: l.retry, Reason: "ip"}
+}
+func (refuseAll) Failed(netip.Addr, string)    {}
+func (refuseAll) Succeeded(netip.Addr, string) {}
+
+// TestRefusalDelay: a login the Limiter refuses is held for RefusalDelay (here: until the
+// request ends) before the refusal comes back, never longer than its Retry-After, and
+// credentials verified before are never held.
+func TestRefusalDelay(t *testing.T) {
+	h, _ := newTestHtpasswd(t, bcryptLine(t, "alice", "a", 4), HtpasswdOptions{})
+	warm := &Basic{Users: h}
+	if _, err := warm.Authenticate(t.Context(), basicRequest("192.0.2.1", "alice", "a")); err != nil {
+		t.Fatal(err)
+	}
+	b := &Basic{Users: h, Limiter: refuseAll{retry: time.Hour}, RefusalDelay: time.Hour}
+
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() {
+		_, err := b.Authenticate(ctx, basicRequest("192.0.2.9", "alice", "guess"))
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("a refused login came back at once (%v), want it held", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	cancel() // the client went away
+	select {
+	case err := <-done:
+		if !errors.Is(err, access.ErrThrottled) {
+			t.Errorf("held refusal: %v, want access.ErrThrottled", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a held refusal outlived its request")
+	}
+
+	// Cached credentials pass at once, through the same refusing Limiter.
+	if _, err := b.Authenticate(t.Context(), basicRequest("192.0.2.9", "alice", "a")); err != nil {
+		t.Errorf("cached credentials: %v", err)
+	}
+
+	// Retry-After shorter than the delay bounds it.
+	short := &Basic{Users: h, Limiter: refuseAll{retry: time.Millisecond}, RefusalDelay: time.Hour}
+	go func() {
+		_, err := short.Authenticate(t.Context(), basicRequest("192.0.2.9", "alice", "guess2"))
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, access.ErrThrottled) {
+			t.Errorf("short Retry-After: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("held past its Retry-After")
+	}
+}

@@ -34,6 +34,7 @@ func fields(c *Config) []field {
 		{"empty-htpasswd", "what a users file without users means: refuse (keep the last good users) or allow", &c.EmptyHtpasswd},
 		{"login-throttle-ip", "failed logins allowed per client address, as `failures/period` (e.g. 20/1m), or off", &c.LoginThrottleIP},
 		{"login-throttle-account", "failed logins allowed per account, as `failures/period` (e.g. 10/1m), or off", &c.LoginThrottleAccount},
+		{"login-throttle-delay", "`duration` a throttled login is held before its 429 (0: at once)", &c.LoginThrottleDelay},
 		{"groups", "groups `file`: YAML 'admins: [alice]' or lines 'admins: alice bob' (default DATA/groups.yaml if present)", &c.Groups},
 		{"policy", "`path` of the Rego policy, a file or a directory of modules (default: the built-in policy)", &c.Policy},
 		{"upstream", "`URL` of an upstream registry to front instead of the bundled one, e.g. http://127.0.0.1:5000 or http://mirror:5000/prefix", &c.Upstream},

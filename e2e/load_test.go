@@ -425,6 +425,13 @@ func TestLoad(t *testing.T) {
 	if peakRSS.Load() > loadRSSBound {
 		t.Errorf("gateway RSS peaked at %d MiB, over %d MiB", peakRSS.Load()>>20, loadRSSBound>>20)
 	}
+	// Each throttled guess is held --login-throttle-delay (1 s by default) before its 429,
+	// so a guesser's connection gets about one answer a second, besides what the address
+	// buckets let through (20 at once, one per 3 s). Twice that is the bound: it was
+	// 235,417 guesses (7,847/s) answered at once, and the honest p99 went 2.45x.
+	if bound := 2 * (loadGuessers*int64(phase) + loadGuesserIPs*(20+int64(phase)/3)); guesses.Load() > bound {
+		t.Errorf("%d guesses answered while guessing was on, want at most %d: throttled logins are not held", guesses.Load(), bound)
+	}
 	switch {
 	case requireGuessThrottling && ratio > 2:
 		t.Errorf("honest p99 with guessers is %.2fx the p99 without (%v against %v), want at most 2x", ratio, with, without)

@@ -22,6 +22,9 @@ func validateLimits(cfg config.Config) error {
 	if _, err := auth.ParseRate(cfg.LoginThrottleAccount); err != nil {
 		errs = append(errs, fmt.Errorf("login_throttle_account: %w", err))
 	}
+	if cfg.LoginThrottleDelay < 0 {
+		errs = append(errs, errors.New("login_throttle_delay: must be positive (e.g. 1s), or 0 to answer at once"))
+	}
 	if cfg.UploadPurgeAge < 0 {
 		errs = append(errs, errors.New("upload_purge_age: must be positive (e.g. 24h), or 0 to keep idle uploads"))
 	}

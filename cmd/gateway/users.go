@@ -74,7 +74,8 @@ func ensureAdmin(file, groupsFile string, logger *slog.Logger) error {
 // newLogin is Basic over users and groups, with the login throttle counted in metrics:
 // the password check of the pipeline and of the token endpoint, one throttle for both.
 func newLogin(cfg config.Config, users *auth.Htpasswd, groups *auth.Groups, metrics auth.LoginMetrics) *auth.Basic {
-	return &auth.Basic{Users: users, Groups: groups, Realm: cfg.Realm, Limiter: newThrottle(cfg), Metrics: metrics}
+	return &auth.Basic{Users: users, Groups: groups, Realm: cfg.Realm, Limiter: newThrottle(cfg),
+		RefusalDelay: cfg.LoginThrottleDelay, Metrics: metrics}
 }
 
 // newAuthenticator is the login; with client CAs configured, a verified client
