@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/portcullis/portcullis/access"
 	"github.com/portcullis/portcullis/errcode"
+	"github.com/portcullis/portcullis/internal/capture"
 	"github.com/portcullis/portcullis/reference"
 )
 
@@ -81,19 +81,19 @@ func (g *gateway) backendCatalog(r *http.Request, last string, n int) ([]string,
 	}
 	req.Host, req.RemoteAddr = r.Host, r.RemoteAddr
 	req.Body = http.NoBody // as net/http gives handlers: never nil
-	bw := &bufferWriter{header: http.Header{}}
+	bw := capture.New(maxCatalogBody)
 	g.backend.ServeHTTP(bw, req)
-	if bw.statusCode() != http.StatusOK {
-		return nil, false, fmt.Errorf("backend catalog answered %d", bw.statusCode())
+	if bw.Status() != http.StatusOK {
+		return nil, false, fmt.Errorf("backend catalog answered %d", bw.Status())
 	}
-	if bw.overflow {
+	if bw.Overflow() {
 		return nil, false, errors.New("backend catalog page too large")
 	}
 	var body catalogBody
-	if err := json.Unmarshal(bw.buf.Bytes(), &body); err != nil {
+	if err := json.Unmarshal(bw.Body(), &body); err != nil {
 		return nil, false, fmt.Errorf("decoding backend catalog: %w", err)
 	}
-	more := strings.Contains(bw.header.Get("Link"), `rel="next"`)
+	more := strings.Contains(bw.Header().Get("Link"), `rel="next"`)
 	return body.Repositories, more, nil
 }
 
@@ -126,42 +126,4 @@ func (g *gateway) pullable(r *http.Request, req access.Request, p access.Princip
 func (g *gateway) catalogError(w http.ResponseWriter, r *http.Request, err error) {
 	answerError(w, r, g.log, "catalog failed",
 		errcode.New(errcode.Unavailable, "catalog unavailable").WithStatus(http.StatusBadGateway), err)
-}
-
-// bufferWriter is the ResponseWriter of gateway-internal sub-requests: it keeps the
-// status, headers and a capped body.
-type bufferWriter struct {
-	header   http.Header
-	status   int
-	buf      bytes.Buffer
-	overflow bool
-}
-
-func (b *bufferWriter) Header() http.Header { return b.header }
-
-func (b *bufferWriter) WriteHeader(code int) {
-	if b.status == 0 && code >= 200 {
-		b.status = code
-	}
-}
-
-func (b *bufferWriter) Write(p []byte) (int, error) {
-	if b.status == 0 {
-		b.status = http.StatusOK
-	}
-	if b.buf.Len()+len(p) > maxCatalogBody {
-		b.overflow = true
-		return 0, errors.New("response too large")
-	}
-	return b.buf.Write(p)
-}
-
-// Flush is a no-op: the body is read once the sub-request returns.
-func (b *bufferWriter) Flush() {}
-
-func (b *bufferWriter) statusCode() int {
-	if b.status == 0 {
-		return http.StatusOK
-	}
-	return b.status
 }

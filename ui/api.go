@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/portcullis/portcullis/access"
 	"github.com/portcullis/portcullis/gateway"
+	"github.com/portcullis/portcullis/internal/capture"
 )
 
 // maxBody caps what is read of one answer of the pipeline: a manifest (the spec's
@@ -68,12 +68,12 @@ func (a *api) do(ctx context.Context, method, path string, query url.Values, acc
 		r.Header.Set("Accept", accept)
 	}
 	r.Body = http.NoBody
-	w := &bufferWriter{header: http.Header{}}
+	w := capture.New(maxBody)
 	a.pipeline.ServeHTTP(w, r)
-	if w.overflow {
+	if w.Overflow() {
 		return answer{}, fmt.Errorf("%s %s: answer larger than %d bytes", method, path, maxBody)
 	}
-	return answer{status: w.statusCode(), header: w.header, body: w.buf.Bytes()}, nil
+	return answer{status: w.Status(), header: w.Header(), body: w.Body()}, nil
 }
 
 // getJSON GETs path and decodes a 200's body into v. 401, 403 and 404 are errNotFound.
@@ -203,42 +203,4 @@ func (a *api) deleteManifest(ctx context.Context, name, ref string) error {
 		return errNotFound
 	}
 	return fmt.Errorf("DELETE %s:%s: status %d: %s", name, ref, ans.status, snippet(ans.body))
-}
-
-// bufferWriter is the ResponseWriter of the pipeline requests: status, headers, a
-// capped body.
-type bufferWriter struct {
-	header   http.Header
-	status   int
-	buf      bytes.Buffer
-	overflow bool
-}
-
-func (b *bufferWriter) Header() http.Header { return b.header }
-
-func (b *bufferWriter) WriteHeader(code int) {
-	if b.status == 0 && code >= 200 {
-		b.status = code
-	}
-}
-
-func (b *bufferWriter) Write(p []byte) (int, error) {
-	if b.status == 0 {
-		b.status = http.StatusOK
-	}
-	if b.buf.Len()+len(p) > maxBody {
-		b.overflow = true
-		return 0, errors.New("answer too large")
-	}
-	return b.buf.Write(p)
-}
-
-// Flush is a no-op: the body is read once the request returns.
-func (b *bufferWriter) Flush() {}
-
-func (b *bufferWriter) statusCode() int {
-	if b.status == 0 {
-		return http.StatusOK
-	}
-	return b.status
 }

@@ -15,10 +15,11 @@ import (
 func TestDependencies(t *testing.T) {
 	const project = "github.com/portcullis/portcullis/"
 	allowed := map[string]bool{
-		project + "access":    true,
-		project + "gateway":   true,
-		project + "audit":     true,
-		project + "reference": true,
+		project + "access":           true,
+		project + "gateway":          true,
+		project + "audit":            true,
+		project + "reference":        true,
+		project + "internal/capture": true, // the sub-request writer the gateway's catalog walk uses too
 	}
 	files, err := filepath.Glob("*.go")
 	if err != nil {
@@ -36,7 +37,7 @@ func TestDependencies(t *testing.T) {
 		for _, imp := range parsed.Imports {
 			path, _ := strconv.Unquote(imp.Path.Value)
 			if strings.HasPrefix(path, project) && !allowed[path] {
-				t.Errorf("%s imports %s; ui may import only access, gateway, audit and reference from this project", f, path)
+				t.Errorf("%s imports %s; ui may import only access, gateway, audit, reference and internal/capture from this project", f, path)
 			}
 		}
 	}
