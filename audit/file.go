@@ -349,12 +349,12 @@ func (s *fileSink) do(op fileOp) error {
 	}
 	if op == opRotate && s.isOpen() { // not when a retry finds it rotated already
 		for i := s.keep - 1; i >= 1; i-- {
-			err := os.Rename(s.path+"."+strconv.Itoa(i), s.path+"."+strconv.Itoa(i+1))
+			err := os.Rename(rotatedName(s.path, i), rotatedName(s.path, i+1))
 			if err != nil && !errors.Is(err, os.ErrNotExist) {
 				return fmt.Errorf("rotating: %w", err)
 			}
 		}
-		if err := os.Rename(s.path, s.path+".1"); err != nil {
+		if err := os.Rename(s.path, rotatedName(s.path, 1)); err != nil {
 			return fmt.Errorf("rotating: %w", err)
 		}
 	}
@@ -455,4 +455,23 @@ func syncDir(dir string) {
 		_ = d.Sync()
 		d.Close()
 	}
+}
+
+// rotatedName is the name of the n-th rotated file of the log at path: path.1 is the
+// newest.
+func rotatedName(path string, n int) string { return path + "." + strconv.Itoa(n) }
+
+// Files is the log at path and the rotated files of it that exist, oldest first (path.keep
+// ... path.1, then path): what Verify and Query read for the whole kept trail.
+func Files(path string, keep int) []string {
+	var files []string
+	for i := keep; i >= 1; i-- {
+		if _, err := os.Stat(rotatedName(path, i)); err == nil {
+			files = append(files, rotatedName(path, i))
+		}
+	}
+	if _, err := os.Stat(path); err == nil {
+		files = append(files, path)
+	}
+	return files
 }

@@ -6,9 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
-	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"github.com/portcullis/portcullis/audit"
@@ -37,12 +35,12 @@ func mountUI(next, pipeline http.Handler, cfg config.Config, login *auth.Basic, 
 		KeyFile:    uiKeyFile(cfg),
 		SessionTTL: cfg.UISessionTTL,
 		PublicHost: cfg.PublicHost(),
-		ClientIP:   func(r *http.Request) netip.Addr { return clientIP(r, proxies) },
+		ClientIP:   func(r *http.Request) netip.Addr { return gateway.ClientAddr(r, proxies) },
 		Logger:     logger,
 	}
 	if trail != nil && cfg.AuditLog != "" && cfg.AuditLog != "-" {
 		uc.Audit = &ui.AuditSource{
-			Files:         func() []string { return auditFiles(cfg.AuditLog, cfg.AuditLogKeepCount()) },
+			Files:         func() []string { return audit.Files(cfg.AuditLog, cfg.AuditLogKeepCount()) },
 			PublicKeyFile: filepath.Join(auditDir(cfg), audit.PublicKeyFile),
 		}
 	}
@@ -75,54 +73,4 @@ func mountUI(next, pipeline http.Handler, cfg config.Config, login *auth.Basic, 
 // wantsHTML reports whether a request is a browser's navigation (Accept names text/html).
 func wantsHTML(r *http.Request) bool {
 	return strings.Contains(r.Header.Get("Accept"), "text/html")
-}
-
-// auditFiles is the audit log and its rotated files (log.1 ... log.keep) that exist.
-func auditFiles(log string, keep int) []string {
-	var files []string
-	for i := keep; i >= 1; i-- {
-		name := log + "." + strconv.Itoa(i)
-		if _, err := os.Stat(name); err == nil {
-			files = append(files, name)
-		}
-	}
-	if _, err := os.Stat(log); err == nil {
-		files = append(files, log)
-	}
-	return files
-}
-
-// clientIP is the address a web UI sign-in comes from, for the login throttle: the peer,
-// or behind a trusted proxy the nearest X-Forwarded-For entry that is not one.
-func clientIP(r *http.Request, proxies []netip.Prefix) netip.Addr {
-	ap, err := netip.ParseAddrPort(r.RemoteAddr)
-	if err != nil {
-		return netip.Addr{}
-	}
-	ip := ap.Addr().Unmap()
-	trusted := func(a netip.Addr) bool {
-		for _, p := range proxies {
-			if p.Contains(a) {
-				return true
-			}
-		}
-		return false
-	}
-	if !trusted(ip) {
-		return ip
-	}
-	var hops []string
-	for _, v := range r.Header.Values("X-Forwarded-For") {
-		hops = append(hops, strings.Split(v, ",")...)
-	}
-	for i := len(hops) - 1; i >= 0; i-- {
-		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
-		if err != nil {
-			return ip
-		}
-		if ip = a.Unmap(); !trusted(ip) {
-			return ip
-		}
-	}
-	return ip
 }

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/portcullis/portcullis/gateway"
 )
 
 // TestServeUI: the web UI is on by default at /ui/ of the listener, a browser's GET /
@@ -58,7 +60,7 @@ func TestClientIP(t *testing.T) {
 		if tc.xff != "" {
 			r.Header.Set("X-Forwarded-For", tc.xff)
 		}
-		if got := clientIP(r, proxies); got.String() != tc.want {
+		if got := gateway.ClientAddr(r, proxies); got.String() != tc.want {
 			t.Errorf("%s %q: %s, want %s", tc.remote, tc.xff, got, tc.want)
 		}
 	}
