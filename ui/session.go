@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -15,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/portcullis/portcullis/access"
 )
@@ -47,6 +48,16 @@ type session struct {
 
 const sessionVersion = 1
 
+// session is a jwt.Claims, so that golang-jwt signs and reads it; open checks its expiry.
+func (s session) GetExpirationTime() (*jwt.NumericDate, error) {
+	return jwt.NewNumericDate(time.Unix(s.Expires, 0)), nil
+}
+func (s session) GetIssuedAt() (*jwt.NumericDate, error)  { return nil, nil }
+func (s session) GetNotBefore() (*jwt.NumericDate, error) { return nil, nil }
+func (s session) GetIssuer() (string, error)              { return "", nil }
+func (s session) GetSubject() (string, error)             { return s.User, nil }
+func (s session) GetAudience() (jwt.ClaimStrings, error)  { return nil, nil }
+
 func (s session) principal() access.Principal {
 	g := s.Groups
 	if g == nil {
@@ -67,13 +78,12 @@ var errSession = errors.New("not a valid session")
 
 var b64 = base64.RawURLEncoding.Strict()
 
-// seal returns the cookie value of s: base64url(JSON) "." base64url(HMAC-SHA256(JSON)).
+// seal returns the cookie value of s: a JWT (HS256, golang-jwt) of its fields.
 func (k *sealer) seal(s session) (string, error) {
-	payload, err := json.Marshal(s)
+	v, err := jwt.NewWithClaims(jwt.SigningMethodHS256, s).SignedString(k.key)
 	if err != nil {
 		return "", err
 	}
-	v := b64.EncodeToString(payload) + "." + b64.EncodeToString(k.mac("session", payload))
 	if len(v) > maxCookie {
 		return "", errors.New("the identity is too large for a session cookie")
 	}
@@ -88,6 +98,11 @@ func (k *sealer) mac(purpose string, b []byte) []byte {
 	return m.Sum(nil)
 }
 
+// sessionParser checks what seal writes: HS256 only, segments in strict base64. The
+// session's own fields (version, user, id, expiry) are checked by open.
+var sessionParser = jwt.NewParser(jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+	jwt.WithStrictDecoding(), jwt.WithoutClaimsValidation())
+
 // open checks a cookie value and returns its session: signed by this key, not expired at
 // now, not revoked. Anything else is errSession.
 func (k *sealer) open(v string, now time.Time) (session, error) {
@@ -97,20 +112,8 @@ func (k *sealer) open(v string, now time.Time) (session, error) {
 	if len(v) > maxCookie || strings.IndexFunc(v, notCookieChar) >= 0 {
 		return session{}, errSession
 	}
-	p, sig, ok := strings.Cut(v, ".")
-	if !ok {
-		return session{}, errSession
-	}
-	payload, err := b64.DecodeString(p)
-	if err != nil {
-		return session{}, errSession
-	}
-	mac, err := b64.DecodeString(sig)
-	if err != nil || !hmac.Equal(mac, k.mac("session", payload)) {
-		return session{}, errSession
-	}
 	var s session
-	if err := json.Unmarshal(payload, &s); err != nil {
+	if _, err := sessionParser.ParseWithClaims(v, &s, func(*jwt.Token) (any, error) { return k.key, nil }); err != nil {
 		return session{}, errSession
 	}
 	if s.V != sessionVersion || s.User == "" || !validID(s.ID) || now.Unix() >= s.Expires {
@@ -122,7 +125,7 @@ func (k *sealer) open(v string, now time.Time) (session, error) {
 	return s, nil
 }
 
-// notCookieChar reports a character seal never writes: base64url and the dot only.
+// notCookieChar reports a character seal never writes: base64url and the dots only.
 func notCookieChar(c rune) bool {
 	return !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.')
 }
