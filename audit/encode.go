@@ -47,18 +47,9 @@ func appendEvent(dst []byte, ev *Event) ([]byte, error) {
 	dst = appendField(dst, "decision", ev.Decision)
 	dst = appendField(dst, "reason", ev.Reason)
 	dst = appendField(dst, "outcome", ev.Outcome)
-	if ev.Status != 0 {
-		dst = append(dst, `,"status":`...)
-		dst = strconv.AppendInt(dst, int64(ev.Status), 10)
-	}
-	if ev.BytesIn != 0 {
-		dst = append(dst, `,"bytes_in":`...)
-		dst = strconv.AppendInt(dst, ev.BytesIn, 10)
-	}
-	if ev.BytesOut != 0 {
-		dst = append(dst, `,"bytes_out":`...)
-		dst = strconv.AppendInt(dst, ev.BytesOut, 10)
-	}
+	dst = appendIntField(dst, "status", int64(ev.Status))
+	dst = appendIntField(dst, "bytes_in", ev.BytesIn)
+	dst = appendIntField(dst, "bytes_out", ev.BytesOut)
 	if ev.DurationMS != 0 {
 		if math.IsInf(ev.DurationMS, 0) || math.IsNaN(ev.DurationMS) {
 			b, err := json.Marshal(ev) // the error json.Marshal gives
@@ -87,6 +78,17 @@ func appendField(dst []byte, name, value string) []byte {
 	dst = append(dst, name...)
 	dst = append(dst, '"', ':')
 	return appendJSONString(dst, value)
+}
+
+// appendIntField appends ,"name":value unless value is 0 (omitempty).
+func appendIntField(dst []byte, name string, value int64) []byte {
+	if value == 0 {
+		return dst
+	}
+	dst = append(dst, ',', '"')
+	dst = append(dst, name...)
+	dst = append(dst, '"', ':')
+	return strconv.AppendInt(dst, value, 10)
 }
 
 // appendJSONFloat writes f as encoding/json does (ES6 number formatting).

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/rand"
 	"io"
-	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -12,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/portcullis/portcullis/internal/testenv"
 )
 
 // Kill ends the gateway with SIGKILL, as a crash or the OOM killer would.
@@ -29,27 +30,7 @@ func (g *gateway) Kill() {
 func crashLeftovers(t *testing.T, data string) []string {
 	t.Helper()
 	base := filepath.Join(data, "registry", "docker", "registry", "v2")
-	var out []string
-	for _, top := range []string{filepath.Join(base, "blobs"), filepath.Join(base, "repositories")} {
-		err := filepath.WalkDir(top, func(p string, e fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if strings.HasPrefix(e.Name(), ".tmp-") {
-				out = append(out, p)
-			}
-			if e.IsDir() && p != top {
-				if ents, _ := os.ReadDir(p); len(ents) == 0 {
-					out = append(out, p+"/")
-				}
-			}
-			return nil
-		})
-		if err != nil && !os.IsNotExist(err) {
-			t.Fatal(err)
-		}
-	}
-	return out
+	return testenv.Leftovers(t, filepath.Join(base, "blobs"), filepath.Join(base, "repositories"))
 }
 
 // TestCrashLeftoversGC kills the binary with SIGKILL while uploads stream and pushes run,

@@ -163,28 +163,28 @@ func (m *Registry) CertExpiry(notAfter func() time.Time) {
 // AuditSinks exports the audit trail's counters per sink (file, syslog, webhook), read at
 // each scrape.
 func (m *Registry) AuditSinks(stats func() []audit.SinkStats) {
-	m.reg.MustRegister(&statsCollector{
-		label: "sink",
-		descs: sinkDescs("portcullis_audit", "sink", "Audit records"),
-		read: func() []sinkCounts {
-			var out []sinkCounts
-			for _, s := range stats() {
-				out = append(out, sinkCounts{s.Sink, s.Written, s.Dropped, s.Failures, s.Queued})
-			}
-			return out
-		},
+	registerSinks(m, "portcullis_audit", "sink", "Audit records", stats, func(s audit.SinkStats) sinkCounts {
+		return sinkCounts{s.Sink, s.Written, s.Dropped, s.Failures, s.Queued}
 	})
 }
 
 // NotificationEndpoints exports each notification endpoint's counters.
 func (m *Registry) NotificationEndpoints(stats func() []notify.Stats) {
+	registerSinks(m, "portcullis_notifications", "endpoint", "Notification events", stats, func(s notify.Stats) sinkCounts {
+		return sinkCounts{s.Endpoint, s.Sent, s.Dropped, s.Failures, s.Queued}
+	})
+}
+
+// registerSinks registers a collector that reads stats at each scrape and exports each
+// entry's counters, as counts maps it, under prefix with label naming the sink.
+func registerSinks[S any](m *Registry, prefix, label, what string, stats func() []S, counts func(S) sinkCounts) {
 	m.reg.MustRegister(&statsCollector{
-		label: "endpoint",
-		descs: sinkDescs("portcullis_notifications", "endpoint", "Notification events"),
+		label: label,
+		descs: sinkDescs(prefix, label, what),
 		read: func() []sinkCounts {
 			var out []sinkCounts
 			for _, s := range stats() {
-				out = append(out, sinkCounts{s.Endpoint, s.Sent, s.Dropped, s.Failures, s.Queued})
+				out = append(out, counts(s))
 			}
 			return out
 		},

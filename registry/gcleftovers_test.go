@@ -1,7 +1,6 @@
 package registry
 
 import (
-	"io/fs"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -9,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/portcullis/portcullis/internal/testenv"
 )
 
 // leftovers lists what crashes leave under a registry root: temporary files and empty
@@ -16,27 +17,7 @@ import (
 func leftovers(t *testing.T, root string) []string {
 	t.Helper()
 	l := newLayout(root)
-	var out []string
-	for _, top := range []string{l.blobsDir(), l.reposDir()} {
-		err := filepath.WalkDir(top, func(p string, e fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if strings.HasPrefix(e.Name(), ".tmp-") {
-				out = append(out, p)
-			}
-			if e.IsDir() && p != top {
-				if ents, _ := os.ReadDir(p); len(ents) == 0 {
-					out = append(out, p+"/")
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	return out
+	return testenv.Leftovers(t, l.blobsDir(), l.reposDir())
 }
 
 // TestGCCrashLeftovers: the temporary files and empty directories a kill -9 leaves in
