@@ -155,8 +155,9 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer release()
 
 	// What was granted travels with the request, for a backend that proves it upstream
-	// (--upstream-auth token) and the catalog's own requests (grant.go).
-	r = r.WithContext(withGrant(r.Context(), p, rt))
+	// (--upstream-auth token) and the catalog's own requests (grant.go): in the client
+	// value r's context already carries, so no copy of r per request.
+	x.client.setGrant(p, rt)
 	x.outcome = OutcomeForwarded
 	switch rt.Kind {
 	case KindCatalog:
