@@ -37,7 +37,7 @@ func mountUI(next, pipeline http.Handler, cfg config.Config, login *auth.Basic, 
 		KeyFile:    uiKeyFile(cfg),
 		SessionTTL: cfg.UISessionTTL,
 		PublicHost: cfg.PublicHost(),
-		ClientIP:   func(r *http.Request) netip.Addr { return clientIP(r, proxies) },
+		ClientIP:   func(r *http.Request) netip.Addr { return gateway.ClientAddr(r, proxies) },
 		Logger:     logger,
 	}
 	if trail != nil && cfg.AuditLog != "" && cfg.AuditLog != "-" {
@@ -90,39 +90,4 @@ func auditFiles(log string, keep int) []string {
 		files = append(files, log)
 	}
 	return files
-}
-
-// clientIP is the address a web UI sign-in comes from, for the login throttle: the peer,
-// or behind a trusted proxy the nearest X-Forwarded-For entry that is not one.
-func clientIP(r *http.Request, proxies []netip.Prefix) netip.Addr {
-	ap, err := netip.ParseAddrPort(r.RemoteAddr)
-	if err != nil {
-		return netip.Addr{}
-	}
-	ip := ap.Addr().Unmap()
-	trusted := func(a netip.Addr) bool {
-		for _, p := range proxies {
-			if p.Contains(a) {
-				return true
-			}
-		}
-		return false
-	}
-	if !trusted(ip) {
-		return ip
-	}
-	var hops []string
-	for _, v := range r.Header.Values("X-Forwarded-For") {
-		hops = append(hops, strings.Split(v, ",")...)
-	}
-	for i := len(hops) - 1; i >= 0; i-- {
-		a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
-		if err != nil {
-			return ip
-		}
-		if ip = a.Unmap(); !trusted(ip) {
-			return ip
-		}
-	}
-	return ip
 }

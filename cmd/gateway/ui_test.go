@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/portcullis/portcullis/gateway"
 )
 
 // TestServeUI: the web UI is on by default at /ui/ of the listener, a browser's GET /
@@ -46,19 +48,22 @@ func TestServeUI(t *testing.T) {
 	})
 }
 
-func TestClientIP(t *testing.T) {
+func TestUIClientIP(t *testing.T) {
 	proxies := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
 	for _, tc := range []struct{ remote, xff, want string }{
 		{"192.0.2.1:5000", "198.51.100.7", "192.0.2.1"},                          // not a proxy: its header is ignored
 		{"10.0.0.2:5000", "198.51.100.7", "198.51.100.7"},                        // a proxy: the client it names
 		{"10.0.0.2:5000", "203.0.113.9, 198.51.100.7, 10.1.1.1", "198.51.100.7"}, // the nearest untrusted hop
 		{"10.0.0.2:5000", "", "10.0.0.2"},
+		// as the pipeline reads it (gateway.ClientAddr): an ip:port entry names the client,
+		// not the proxy, so one client cannot throttle every sign-in behind the proxy
+		{"10.0.0.2:5000", "198.51.100.7:4000", "198.51.100.7"},
 	} {
 		r := &http.Request{RemoteAddr: tc.remote, Header: http.Header{}}
 		if tc.xff != "" {
 			r.Header.Set("X-Forwarded-For", tc.xff)
 		}
-		if got := clientIP(r, proxies); got.String() != tc.want {
+		if got := gateway.ClientAddr(r, proxies); got.String() != tc.want {
 			t.Errorf("%s %q: %s, want %s", tc.remote, tc.xff, got, tc.want)
 		}
 	}
