@@ -25,6 +25,13 @@ type clientInfo struct {
 	viaProxy []netip.Addr // X-Forwarded-For entries accepted from a trusted peer
 	proto    string
 	host     string
+
+	// grant is what the pipeline allowed the request (GrantOf), set once when the request
+	// has been judged, before any backend sees it; granted says it has been. It travels
+	// in the context value the client already does, so judging a request costs no
+	// context or request copy of its own (grant.go).
+	grant   Grant
+	granted bool
 }
 
 // newClient fills c from r. With trusted nil, every peer is the client.

@@ -6,6 +6,15 @@ import (
 	"strings"
 )
 
+// ClientAddr is the address the pipeline takes r to come from: the peer, or behind a
+// peer in trusted the nearest X-Forwarded-For entry that is not a trusted proxy, as the
+// log, the policy and the login throttle read it. For handlers in front of the pipeline
+// (the web UI's sign-in) that must judge a client as the pipeline would.
+func ClientAddr(r *http.Request, trusted []netip.Prefix) netip.Addr {
+	ip, _ := resolveClient(parsePeer(r.RemoteAddr), r.Header.Values("X-Forwarded-For"), trustedProxies(trusted))
+	return ip
+}
+
 // maxForwardedHops bounds how many X-Forwarded-For entries are read, right to left.
 const maxForwardedHops = 32
 

@@ -69,6 +69,7 @@ type exchange struct {
 	client clientInfo
 	resp   response
 	body   countingBody
+	hdr    [3]string // the values of the headers every answer carries
 
 	route       Route
 	credentials string
@@ -88,10 +89,10 @@ type exchange struct {
 func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	x := &exchange{principal: access.Anonymous()}
 	newClient(&x.client, r, g.trusted, g.tls, g.now())
-	h := w.Header()
-	h.Set(headerAPIVersion, apiVersion)
-	h.Set(headerRequestID, x.client.id)
-	h.Set(headerNoSniff, "nosniff") // every answer, the backend's too (issue 12)
+	// Every answer's headers, the backend's too (nosniff: issue 12), their values held in
+	// x rather than allocated one by one (setHeaders).
+	x.hdr = [3]string{apiVersion, x.client.id, "nosniff"}
+	setHeaders(w.Header(), x.hdr[:], headerAPIVersion, headerRequestID, headerNoSniff)
 	x.resp.ResponseWriter = w
 	x.resp.holdFlush = isWrite(r.Method)
 	x.credentials = credentialsOf(r) // before a backend strips Authorization
@@ -155,8 +156,9 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer release()
 
 	// What was granted travels with the request, for a backend that proves it upstream
-	// (--upstream-auth token) and the catalog's own requests (grant.go).
-	r = r.WithContext(withGrant(r.Context(), p, rt))
+	// (--upstream-auth token) and the catalog's own requests (grant.go): in the client
+	// value r's context already carries, so no copy of r per request.
+	x.client.setGrant(p, rt)
 	x.outcome = OutcomeForwarded
 	switch rt.Kind {
 	case KindCatalog:

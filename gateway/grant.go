@@ -17,18 +17,19 @@ type Grant struct {
 	Access  []access.Resource
 }
 
-type grantKey struct{}
-
-func withGrant(ctx context.Context, p access.Principal, rt Route) context.Context {
-	return context.WithValue(ctx, grantKey{}, &Grant{Subject: p.Name, Access: rt.Access})
+// setGrant records what the pipeline allowed the request of c, in the client value its
+// context already carries (withClient). Called once per request, after judging and
+// before the backend is called.
+func (c *clientInfo) setGrant(p access.Principal, rt Route) {
+	c.grant, c.granted = Grant{Subject: p.Name, Access: rt.Access}, true
 }
 
 // GrantOf returns the grant of the request ctx belongs to; false for a request the
-// pipeline did not judge (a backend used on its own).
+// pipeline did not judge (a backend used on its own, or one not judged yet).
 func GrantOf(ctx context.Context) (Grant, bool) {
-	g, ok := ctx.Value(grantKey{}).(*Grant)
-	if !ok {
+	c, ok := ctx.Value(clientKey{}).(*clientInfo)
+	if !ok || !c.granted {
 		return Grant{}, false
 	}
-	return *g, true
+	return c.grant, true
 }

@@ -40,15 +40,32 @@ func prepareOutbound(h http.Header, c *clientInfo) {
 	for _, k := range forwardingHeaders {
 		h.Del(k)
 	}
-	if xff := c.forwardedFor(); xff != "" {
-		h.Set("X-Forwarded-For", xff)
+	var keys [4]string
+	vals := make([]string, 0, len(keys)) // one allocation for the values, not one each
+	set := func(k, v string) {
+		keys[len(vals)] = k
+		vals = append(vals, v)
 	}
-	h.Set("X-Forwarded-Proto", c.proto)
+	if xff := c.forwardedFor(); xff != "" {
+		set("X-Forwarded-For", xff)
+	}
+	set("X-Forwarded-Proto", c.proto)
 	if c.host != "" {
-		h.Set("X-Forwarded-Host", c.host)
+		set("X-Forwarded-Host", c.host)
 	}
 	if c.id != "" {
-		h.Set(headerRequestID, c.id)
+		set(headerRequestID, c.id)
+	}
+	setHeaders(h, vals, keys[:len(vals)]...)
+}
+
+// setHeaders sets each of keys, which must be in canonical form, to the value at its index
+// in vals, as h.Set would, but over vals' backing array instead of a slice allocated for
+// each: the full slice expressions keep an Add to one header from writing into the next,
+// as http.Header.Clone does with its shared array.
+func setHeaders(h http.Header, vals []string, keys ...string) {
+	for i, k := range keys {
+		h[k] = vals[i : i+1 : i+1]
 	}
 }
 

@@ -8,10 +8,13 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/portcullis/portcullis/access"
 )
 
 // seenRequest is what the backend handler saw.
@@ -252,4 +255,61 @@ func (p *patternReader) Read(b []byte) (int, error) {
 	}
 	p.n -= int64(len(b))
 	return len(b), nil
+}
+
+// TestUpstreamCredentialsFromGrant: with UpstreamOptions.Credentials the upstream is shown
+// credentials made from exactly what the pipeline granted the request (GrantOf), the
+// client's own Authorization never; a request the pipeline did not judge is not sent.
+func TestUpstreamCredentialsFromGrant(t *testing.T) {
+	back, seen := recordingUpstream(t, "")
+	type call struct {
+		subject string
+		granted []access.Resource
+	}
+	var mu sync.Mutex
+	var calls []call
+	up := mustUpstream(t, back.URL, UpstreamOptions{
+		Credentials: func(_ context.Context, granted []access.Resource, subject string) (string, error) {
+			mu.Lock()
+			calls = append(calls, call{subject, granted})
+			mu.Unlock()
+			return "Bearer for-" + subject, nil
+		},
+	})
+	h, _ := newTestGateway(t, up, nil)
+	front := httptest.NewServer(h)
+	defer front.Close()
+	req, _ := http.NewRequestWithContext(t.Context(), "HEAD", front.URL+"/v2/a/manifests/latest", nil)
+	req.SetBasicAuth("alice", "secret")
+	resp, err := front.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("HEAD through the pipeline: %d", resp.StatusCode)
+	}
+	if got := seen().Header.Get("Authorization"); got != "Bearer for-alice" {
+		t.Fatalf("upstream saw Authorization %q, want the grant's", got)
+	}
+	mu.Lock()
+	got := calls
+	mu.Unlock()
+	want := []access.Resource{{Type: "repository", Name: "a", Actions: []string{"pull"}}}
+	if len(got) != 1 || got[0].subject != "alice" || !reflect.DeepEqual(got[0].granted, want) {
+		t.Fatalf("credentials asked for %+v, want alice with %+v", got, want)
+	}
+
+	// The backend on its own, without the pipeline: no grant, nothing sent upstream.
+	rec := httptest.NewRecorder()
+	up.ServeHTTP(rec, httptest.NewRequestWithContext(t.Context(), "HEAD", "/v2/a/manifests/latest", nil))
+	if rec.Code != http.StatusBadGateway {
+		t.Fatalf("unjudged request: %d, want 502", rec.Code)
+	}
+	mu.Lock()
+	n := len(calls)
+	mu.Unlock()
+	if n != 1 {
+		t.Fatalf("credentials made for an unjudged request (%d calls)", n)
+	}
 }

@@ -48,13 +48,16 @@ func TestServeUI(t *testing.T) {
 	})
 }
 
-func TestClientIP(t *testing.T) {
+func TestUIClientIP(t *testing.T) {
 	proxies := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
 	for _, tc := range []struct{ remote, xff, want string }{
 		{"192.0.2.1:5000", "198.51.100.7", "192.0.2.1"},                          // not a proxy: its header is ignored
 		{"10.0.0.2:5000", "198.51.100.7", "198.51.100.7"},                        // a proxy: the client it names
 		{"10.0.0.2:5000", "203.0.113.9, 198.51.100.7, 10.1.1.1", "198.51.100.7"}, // the nearest untrusted hop
 		{"10.0.0.2:5000", "", "10.0.0.2"},
+		// as the pipeline reads it (gateway.ClientAddr): an ip:port entry names the client,
+		// not the proxy, so one client cannot throttle every sign-in behind the proxy
+		{"10.0.0.2:5000", "198.51.100.7:4000", "198.51.100.7"},
 	} {
 		r := &http.Request{RemoteAddr: tc.remote, Header: http.Header{}}
 		if tc.xff != "" {
